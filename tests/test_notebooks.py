@@ -1,0 +1,27 @@
+"Every notebook under nbs/ through nbdev's own tester (one pytest test each), and the library in step with them."
+import os, shutil, subprocess, sys, tempfile
+from pathlib import Path
+import pytest
+from nbdev.config import get_config
+from nbdev.test import test_nb as run_nb_tests
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
+# cells flagged with these tst_flags run only when HISTOGAN_TEST_FLAGS names them (e.g. "slow")
+SKIP = [f for f in get_config().tst_flags.split() if f not in os.environ.get('HISTOGAN_TEST_FLAGS', '').split()]
+
+@pytest.mark.parametrize('nb', NBS, ids=[str(p.relative_to(ROOT/'nbs')) for p in NBS])
+def test_notebook(nb):
+    ok, secs = run_nb_tests(nb, skip_flags=SKIP, showerr=True)
+    assert ok, f'{nb.name} failed (see the traceback above)'
+
+def test_library_in_step_with_notebooks():
+    "nbdev_export on a copy of the repo must not change histogan_nb/."
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)/'repo'
+        shutil.copytree(ROOT, tmp, ignore=shutil.ignore_patterns('.venv', '.git', 'data', 'runs', '__pycache__', '*.egg-info'))
+        subprocess.run([sys.executable, '-c', 'from nbdev.doclinks import nbdev_export; nbdev_export()'],
+                       cwd=tmp, check=True, capture_output=True)
+        changed = [p.name for p in sorted((tmp/'histogan_nb').glob('*.py'))
+                   if not (ROOT/'histogan_nb'/p.name).exists() or (ROOT/'histogan_nb'/p.name).read_text() != p.read_text()]
+        assert not changed, f'histogan_nb/ is out of step with nbs/ for {changed}: run nbdev_export and commit'

@@ -16,6 +16,9 @@ from histogan_nb.config import default_data_path
 from histogan_nb.metrics import InceptionFeatures, extract_features, fid_from_features, kid_from_features
 
 
+NAMES = ('valid', 'test', 'valid_jittered')
+
+
 def sample_split(root: Path, split: str, n: int, seed: int) -> torch.Tensor:
     "n images (uint8, (n,3,96,96)) from root/split, half from each class folder, seeded."
     classes = sorted(p for p in (root/split).iterdir() if p.is_dir())
@@ -46,6 +49,7 @@ def main():
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--batch-size', type=int, default=50)
     ap.add_argument('--json', default='')
+    ap.add_argument('--features', default='', help='.npz to save the features to, or to reuse them from if it exists')
     a = ap.parse_args()
     root = Path(a.data)
     t = time.time()
@@ -55,26 +59,34 @@ def main():
 
     ext = InceptionFeatures()
     feats, speed = {}, {}
-    for name, x in [('valid', valid), ('test', test), ('valid_jittered', jittered)]:
-        t = time.time()
-        feats[name] = extract_features(ext, x, batch_size=a.batch_size, device=a.device, progress=False)
-        speed[name] = len(x)/(time.time() - t)
-        print(f"features {name:15s} {len(x)} images, {speed[name]:.2f} images/s")
+    if a.features and Path(a.features).exists():
+        with np.load(a.features) as z: feats, speed = {k: z[k] for k in z.files if k != 'speed'}, dict(zip(NAMES, z['speed'].tolist()))
+        print(f"reusing features from {a.features} (throughput as measured when they were computed)")
+    else:
+        for name, x in zip(NAMES, [valid, test, jittered]):
+            t = time.time()
+            feats[name] = extract_features(ext, x, batch_size=a.batch_size, device=a.device, progress=False)
+            speed[name] = len(x)/(time.time() - t)
+            print(f"features {name:15s} {len(x)} images, {speed[name]:.2f} images/s")
+        if a.features: np.savez(a.features, speed=np.array([speed[k] for k in NAMES]), **feats)
+    if len(feats['valid']) != a.n: raise ValueError(f"{a.features} holds {len(feats['valid'])} images per set, --n is {a.n}")
     res = dict(n_per_set=a.n, device=a.device, torch_threads=torch.get_num_threads(), machine=platform.node(),
                cpu_count=os.cpu_count(), inception_images_per_s=float(np.mean(list(speed.values()))))
     for other in ['test', 'valid_jittered']:
         t = time.time()
         fid = fid_from_features(feats['valid'], feats[other])
-        kid, kid_std = kid_from_features(feats['valid'], feats[other], subset_size=min(1000, a.n), n_subsets=100, seed=a.seed)
+        kid, kid_std = kid_from_features(feats['valid'], feats[other], subset_size=a.n//2, n_subsets=100, seed=a.seed)
         res[f'valid_vs_{other}'] = dict(fid=fid, kid=kid, kid_std=kid_std, n1=len(feats['valid']), n2=len(feats[other]))
-    # the small-sample floor: two disjoint halves of the valid sample
-    h = a.n//2
-    fid_h = fid_from_features(feats['valid'][:h], feats['valid'][h:2*h])
-    kid_h, kid_hs = kid_from_features(feats['valid'][:h], feats['valid'][h:2*h], subset_size=h, n_subsets=100, seed=a.seed)
+    # the small-sample floor: two disjoint halves of the valid sample (even / odd rows: both classes in each)
+    va, vb = feats['valid'][0::2], feats['valid'][1::2]
+    h = min(len(va), len(vb)); va, vb = va[:h], vb[:h]
+    fid_h = fid_from_features(va, vb)
+    kid_h, kid_hs = kid_from_features(va, vb, subset_size=h//2, n_subsets=100, seed=a.seed)
     res['valid_half_vs_half'] = dict(fid=fid_h, kid=kid_h, kid_std=kid_hs, n1=h, n2=h)
 
     print(f"\nInception (fid-helper TorchScript) throughput on {a.device}: {res['inception_images_per_s']:.2f} images/s "
           f"({res['torch_threads']} threads)")
+    print(f"KID: unbiased MMD^2, cubic kernel, mean/std over 100 subsets of n/2")
     print(f"{'comparison':28s} {'n1':>5s} {'n2':>5s} {'FID':>9s} {'KID':>9s} {'KID std':>9s}")
     for k in ['valid_vs_test', 'valid_vs_valid_jittered', 'valid_half_vs_half']:
         r = res[k]

@@ -1,0 +1,47 @@
+"The reproduction runner end to end at the smoke preset: papermill over nbs/repro/*.ipynb, outputs that parse."
+import csv, json
+from pathlib import Path
+import pytest
+from PIL import Image
+from histogan_nb.repro import run_repro, ReproError, NOTEBOOKS, COLUMNS, PAPER_TABLE1
+
+def _rows(path):
+    with open(path, newline='') as f: return list(csv.DictReader(f))
+
+def test_runner_writes_every_output(tmp_path):
+    out = tmp_path/'repro'
+    info = run_repro('smoke', out=out, seeds=2)
+    assert info['status'] == 'ok'
+    run = json.loads((out/'run.json').read_text())
+    for k in ('preset', 'data', 'seeds', 'commit', 'machine', 'stages', 'overrides', 'wall_s'): assert k in run, k
+    assert run['preset'] == 'smoke' and run['seeds'] == 2 and set(run['stages']) == set(NOTEBOOKS)
+    assert all(s['status'] == 'ok' and s['wall_s'] > 0 for s in run['stages'].values())
+    for k in ('platform', 'cpu_count', 'torch', 'device'): assert k in run['machine'], k
+    t1, t2 = _rows(out/'table1.csv'), _rows(out/'table2.csv')
+    assert [r['Method'] for r in t1] == list(PAPER_TABLE1)
+    assert [r['Variant'] for r in t2] == ['baseline', 'no_sa', 'no_cp', 'full']
+    for rows in (t1, t2):
+        for c in COLUMNS: assert c in rows[0] and f'{c} (paper)' in rows[0], c
+    ours = next(r for r in t1 if r['Method'] == 'Ours')
+    assert ours['Accuracy (paper)'] == '0.945 ± 0.054'
+    m, s = ours['AUC'].split(' ± ')                       # 2 seeds: mean ± std of real numbers
+    assert 0 <= float(m) <= 1 and float(s) >= 0
+    assert ours['AUC'] == next(r for r in t2 if r['Variant'] == 'full')['AUC']   # one run serves both tables
+    for name in ('table1.md', 'table2.md', 'costs.md'): assert (out/name).read_text().startswith('| ')
+    for png in ('fig2.png', 'fig3.png', 'eq5_approximation.png'):
+        with Image.open(out/png) as im: im.verify()
+    for nb in NOTEBOOKS: assert json.loads((out/f'{nb}.ipynb').read_text())['cells']
+    assert sorted(p.name for p in (out/'runs').iterdir()) == sorted(
+        [f'{v}_seed{k}' for v in ('full', 'no_cp', 'no_sa', 'baseline') for k in (0, 1)] + ['log__seed0'])
+
+def test_failed_notebook_stops_the_run(tmp_path):
+    empty = tmp_path/'not_a_dataset'; empty.mkdir()
+    out = tmp_path/'repro'
+    with pytest.raises(ReproError, match='notebook table1 failed'): run_repro('smoke', data=str(empty), out=out)
+    run = json.loads((out/'run.json').read_text())
+    assert run['status'] == 'failed' and run['failed']['notebook'] == 'table1' and run['failed']['error']
+    assert (out/'table1.ipynb').exists() and 'table2' not in run['stages']
+
+def test_runner_rejects_bad_input(tmp_path):
+    with pytest.raises(ValueError, match='unknown preset'): run_repro('huge', out=tmp_path)
+    with pytest.raises(FileNotFoundError, match='does not exist'): run_repro('smoke', data=str(tmp_path/'none'), out=tmp_path)

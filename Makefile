@@ -20,6 +20,10 @@ setup: .venv/.stamp
 test: setup
 	$(PY) -m pytest -q -n 2 tests
 
+# the kit's main job: Tables I-II and Figs. 2-3 by papermill (PRESET=cpu: about an hour on 2 cores)
+repro: setup
+	$(PY) -m histogan_nb.cli repro --preset $(PRESET) --data $(DATA) --out $(OUT) --seeds $(SEEDS)
+
 report: setup
 	$(PY) -m histogan_nb.data report $(DATA)
 

@@ -168,12 +168,14 @@ def train_classifier(model: nn.Module, # from `make_classifier`
     opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed)
     bs = min(cfg.clf_batch_size, len(x))
     per_epoch = len(x) // bs                                 # drop the last partial batch (batch norm needs > 1)
-    steps = cfg.clf_max_steps or max(1, math.ceil(cfg.clf_epochs * per_epoch))
+    budget = 60*cfg.clf_max_minutes if cfg.clf_max_minutes is not None else math.inf   # CPU seconds of training steps
+    steps = cfg.clf_max_steps or (10**9 if budget < math.inf else max(1, math.ceil(cfg.clf_epochs * per_epoch)))
     every = cfg.clf_eval_every or per_epoch
-    best, history, losses, t0 = BestCheckpoint('auc'), [], [], time.perf_counter()
+    best, history, losses, t0, cpu_s = BestCheckpoint('auc'), [], [], time.perf_counter(), 0.0
     perm, pos = torch.randperm(len(x), generator=gen), 0
-    bar = tqdm(range(1, steps + 1), disable=not progress, desc=getattr(model, 'arch', 'classifier'), leave=False)
+    bar = tqdm(range(1, steps + 1), total=None if budget < math.inf else steps, disable=not progress, desc=getattr(model, 'arch', 'classifier'), leave=False)
     for step in bar:
+        c0 = time.process_time()
         if pos + bs > len(x): perm, pos = torch.randperm(len(x), generator=gen), 0
         idx = perm[pos:pos + bs]; pos += bs
         xb = to_model_range(x[idx].to(device, non_blocking=True))
@@ -181,14 +183,16 @@ def train_classifier(model: nn.Module, # from `make_classifier`
         model.train()
         loss = F.cross_entropy(model(xb), y[idx].to(device))
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        losses.append(loss.detach())
-        if step % every == 0 or step == steps:
+        losses.append(loss.detach()); cpu_s += time.process_time() - c0
+        out_of_time = cpu_s >= budget
+        if step % every == 0 or step == steps or out_of_time:
             m = classification_metrics(yv.numpy(), predict_proba(model, xv, device=device))
             history.append(dict(step=step, epoch=step / per_epoch, train_loss=torch.stack(losses).mean().item(),
                                 **{f'valid_{k}': v for k, v in m.items()}, elapsed_s=time.perf_counter() - t0))
             losses = []
             if best.update(model, m, step): history[-1]['best'] = True
             bar.set_postfix(loss=f"{history[-1]['train_loss']:.3f}", auc=f"{m.get('auc', float('nan')):.3f}")
+        if out_of_time: break
     model.load_state_dict(best.state)
     return best.state, history
 

@@ -79,7 +79,8 @@ class TrainConfig:
     epochs: float = 1.0                   # passes over the (subset) train split
     max_steps: Optional[int] = None       # G steps; overrides `epochs` when set
     eval_every: int = 50                  # G steps between validation evaluations
-    fid_images: int = 0                   # generated/validation images per FID (0 = no FID in selection)
+    fid_images: int = 0                   # generated/validation images per FID, class-balanced (0 = no FID in selection)
+    max_minutes: Optional[float] = None   # stop after this many CPU minutes of training (evaluation excluded); None = no limit
     ckpt_every: int = 50                  # G steps between checkpoints
     log_every: int = 10                   # G steps between host syncs for logging
     seed: int = 0
@@ -87,11 +88,14 @@ class TrainConfig:
     amp: bool = False                     # bf16 autocast (GPU)
     compile: bool = False                 # torch.compile where it supports the double backward
     threads: int = 0                      # torch CPU threads set by fit/bench (0 = torch's default)
-    ema: Optional[float] = None           # EMA decay of G (None = off, as the paper)
+    ema: Optional[float] = None           # EMA decay of G, used for evaluation and sampling (None = off, as the paper)
+    diffaug: str = ''                     # DiffAugment policy on every D input, e.g. 'translation,color,cutout' ('' = off, as the paper)
+    s_min: Optional[float] = None         # floor on the learned log-weights s (None = free, as the paper); see 07_train
     device: str = 'auto'                  # 'auto' = cuda if available, else cpu
     # classifier baselines of Table I and the two-stage route (09_baselines); the paper gives none of these
     clf_epochs: float = 1.0               # passes over the classifier's train set (real + synthetic)
     clf_max_steps: Optional[int] = None   # classifier steps; overrides `clf_epochs` when set
+    clf_max_minutes: Optional[float] = None # CPU minutes of classifier training (evaluation excluded); overrides `clf_epochs`
     clf_batch_size: int = 16
     clf_optimizer: str = 'adam'           # 'adam' or 'sgd' (momentum 0.9)
     clf_lr: float = 1e-3

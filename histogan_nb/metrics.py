@@ -17,10 +17,10 @@ from .config import get_device, repo_root
 # %% auto #0
 __all__ = ['FID_HELPER_FILE', 'classification_metrics', 'mean_std_values', 'mean_std', 'bootstrap_ci',
            'expected_calibration_error', 'gaussian_stats', 'sqrtm_psd', 'trace_sqrt_product', 'frechet_distance',
-           'fid_from_features', 'kid_from_features', 'default_inception_path', 'FIDInceptionA', 'FIDInceptionC',
-           'FIDInceptionE', 'PytorchFIDInception', 'load_pytorch_fid_state_dict', 'torchscript_to_pytorch_fid',
-           'load_inception', 'InceptionFeatures', 'extract_features', 'default_cache_dir', 'dataset_key', 'real_stats',
-           'FIDEvaluator']
+           'fid_from_features', 'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'FIDInceptionA',
+           'FIDInceptionC', 'FIDInceptionE', 'PytorchFIDInception', 'load_pytorch_fid_state_dict',
+           'torchscript_to_pytorch_fid', 'load_inception', 'InceptionFeatures', 'extract_features', 'default_cache_dir',
+           'dataset_key', 'real_stats', 'balanced_indices', 'FIDEvaluator', 'fid_reference']
 
 # %% ../nbs/08_metrics.ipynb #4d22c70c
 def _check_binary(y_true, p1) -> tuple[np.ndarray, np.ndarray]:
@@ -163,18 +163,22 @@ def fid_from_features(f1, f2) -> float:
     return float(((m1 - m2)**2).sum() + (A1**2).sum() + (A2**2).sum() - 2*tr_sqrt)
 
 # %% ../nbs/08_metrics.ipynb #fc21adda
+def mmd2_unbiased(x, y) -> float:
+    "Unbiased MMD² of two equal-size feature sets (m,d) with the cubic kernel $(x^\\top y/d + 1)^3$."
+    m, d = len(x), x.shape[1]
+    kxx, kyy, kxy = (x@x.T/d + 1)**3, (y@y.T/d + 1)**3, (x@y.T/d + 1)**3
+    return float((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy))/(m*(m - 1)) - 2*kxy.mean())
+
 def kid_from_features(f1, f2, # (N1,d) and (N2,d) feature sets
                       subset_size: int=1000, n_subsets: int=100, seed: int=0) -> tuple[float, float]:
-    "Kernel inception distance: mean and std of the unbiased MMD² (cubic kernel) over random subsets."
+    "Kernel inception distance: mean and std of the unbiased MMD² over random subsets of at most half of each set."
     f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]: raise ValueError(f"features must be (N,d) with equal d, got {f1.shape}, {f2.shape}")
-    m = min(subset_size, len(f1), len(f2))
-    if m < 2: raise ValueError(f"KID needs at least 2 samples per set, got {len(f1)} and {len(f2)}")
-    d, rng, vals = f1.shape[1], np.random.default_rng(seed), []
-    for _ in range(n_subsets):
-        x, y = f1[rng.choice(len(f1), m, replace=False)], f2[rng.choice(len(f2), m, replace=False)]
-        kxx, kyy, kxy = (x@x.T/d + 1)**3, (y@y.T/d + 1)**3, (x@y.T/d + 1)**3
-        vals.append((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy))/(m*(m - 1)) - 2*kxy.mean())
+    if min(len(f1), len(f2)) < 4: raise ValueError(f"KID needs at least 4 samples per set, got {len(f1)} and {len(f2)}")
+    m = min(subset_size, len(f1)//2, len(f2)//2)   # subsets that differ, so the std is a real spread
+    rng = np.random.default_rng(seed)
+    vals = [mmd2_unbiased(f1[rng.choice(len(f1), m, replace=False)], f2[rng.choice(len(f2), m, replace=False)])
+            for _ in range(n_subsets)]
     return float(np.mean(vals)), float(np.std(vals))
 
 # %% ../nbs/08_metrics.ipynb #ee42a8de
@@ -355,26 +359,74 @@ def real_stats(extractor_name: str, # e.g. `InceptionFeatures().name`
     return dict(features=f, mu=mu, sigma=sigma, path=p, cached=False)
 
 # %% ../nbs/08_metrics.ipynb #09f51205
+def balanced_indices(labels, # class labels (N,)
+                     n: int, # images to draw: n/K per class
+                     seed: int = 0, num_classes: Optional[int] = None) -> np.ndarray:
+    "A fixed, class-balanced random draw of `n` indices; never the first n, which a class-folder split sorts by label."
+    y = np.asarray(labels).reshape(-1)
+    K = num_classes or int(y.max()) + 1
+    if n < K or n % K: raise ValueError(f"a class-balanced draw of {n} images needs n divisible by the {K} classes")
+    rng, out = np.random.default_rng(seed), []
+    for k in range(K):
+        idx = np.flatnonzero(y == k)
+        if len(idx) < n//K: raise ValueError(f"class {k} has only {len(idx)} images; a balanced draw of {n} needs {n//K}")
+        out.append(rng.choice(idx, n//K, replace=False))
+    return np.sort(np.concatenate(out))
+
 class FIDEvaluator:
-    "Scores generated images against fixed real images with FID and KID."
+    "Scores generated images against fixed real images: FID, KID and, with labels, FID per class."
     def __init__(self, extractor: nn.Module, # images in [-1,1] -> (N,d), e.g. `InceptionFeatures()`
                  real_images=None,           # real images (tensor or iterable of batches); or give `real_features`
                  n: Optional[int]=None,      # images per side (None: all real images)
                  real_features: Optional[np.ndarray]=None, batch_size: int=50, device=None,
-                 kid_subset_size: int=1000, kid_subsets: int=100, seed: int=0):
+                 kid_subset_size: int=1000, kid_subsets: int=100, seed: int=0,
+                 real_labels=None):          # labels of the real images: adds FID per class
         if real_features is None and real_images is None: raise ValueError("FIDEvaluator needs real_images or real_features")
         self.extractor, self.batch_size, self.device = extractor, batch_size, device
         self.kid_subset_size, self.kid_subsets, self.seed = kid_subset_size, kid_subsets, seed
         f = real_features if real_features is not None else self.features(real_images[:n] if n and isinstance(real_images, (torch.Tensor, np.ndarray)) else real_images)
         self.real = np.asarray(f)[:n]
         self.n = len(self.real)
-        if self.n < 2: raise ValueError(f"FIDEvaluator needs at least 2 real images, got {self.n}")
+        self.real_labels = None if real_labels is None else np.asarray(real_labels).reshape(-1)[:self.n]
+        self.floor = None   # real-vs-real scores at the same n, set by `fid_reference`
+        if self.n < 4: raise ValueError(f"FIDEvaluator needs at least 4 real images, got {self.n}")
 
     def features(self, images) -> np.ndarray:
         return extract_features(self.extractor, images, self.batch_size, self.device, progress=False)
 
-    def score(self, fake_images) -> dict:
-        "FID and KID (mean, std) of `fake_images` (at most `n` are used) against the real set."
-        fake = self.features(fake_images[:self.n] if isinstance(fake_images, (torch.Tensor, np.ndarray)) else fake_images)[:self.n]
+    def score_features(self, fake: np.ndarray, fake_labels=None) -> dict:
+        "FID, KID (mean, std over subsets) and per-class FID of features `fake` against the real set."
         kid, kid_std = kid_from_features(self.real, fake, self.kid_subset_size, self.kid_subsets, self.seed)
-        return dict(fid=fid_from_features(self.real, fake), kid=kid, kid_std=kid_std, n_real=self.n, n_fake=len(fake))
+        res = dict(fid=fid_from_features(self.real, fake), kid=kid, kid_std=kid_std, n_real=self.n, n_fake=len(fake))
+        if self.real_labels is not None and fake_labels is not None:
+            fl = np.asarray(fake_labels).reshape(-1)[:len(fake)]
+            for k in np.unique(self.real_labels):
+                r, g = self.real[self.real_labels == k], fake[fl == k]
+                if len(r) >= 2 and len(g) >= 2: res[f'fid_class{int(k)}'] = fid_from_features(r, g)
+        if self.floor is not None: res.update({f'{k}_floor': v for k, v in self.floor.items() if k.startswith(('fid', 'kid'))})
+        return res
+
+    def score(self, fake_images, fake_labels=None) -> dict:
+        "Scores of `fake_images` (at most `n` are used; with `fake_labels`, FID per class too) against the real set."
+        fake = self.features(fake_images[:self.n] if isinstance(fake_images, (torch.Tensor, np.ndarray)) else fake_images)[:self.n]
+        return self.score_features(fake, fake_labels)
+
+# %% ../nbs/08_metrics.ipynb #85f60ff0
+def fid_reference(extractor: nn.Module, # images in [-1,1] -> (N,d)
+                  images, labels,       # the reference split (e.g. validation during training, test for reports)
+                  n: int,               # images per side, drawn class-balanced
+                  floor_images=None, floor_labels=None, # another real split: the real-vs-real floor at the same n
+                  seed: int = 0, cache_key: Optional[str] = None, # with a key, real features are cached on disk
+                  splits: tuple = ('reference', 'floor'), cache_dir=None, **kw) -> FIDEvaluator:
+    "An evaluator on a fixed class-balanced draw of `n` real images, with its real-vs-real floor when a second split is given."
+    def feats(x, y, split):
+        idx = balanced_indices(y, n, seed)
+        fn = lambda: extract_features(extractor, x[torch.as_tensor(idx)], kw.get('batch_size', 50), kw.get('device'), progress=False)
+        f = real_stats(extractor.name, f"{cache_key}-bal{n}s{seed}", split, fn, cache_dir)['features'] if cache_key else fn()
+        return f, np.asarray(y)[idx]
+    f, y = feats(images, labels, splits[0])
+    ev = FIDEvaluator(extractor, real_features=f, real_labels=y, **kw)
+    if floor_images is not None:
+        ff, fy = feats(floor_images, floor_labels, splits[1])
+        ev.floor = ev.score_features(ff, fy)
+    return ev

@@ -15,11 +15,11 @@ from .config import Preset, preset, apply_overrides, repo_root, default_data_pat
 from .metrics import classification_metrics, mean_std
 
 # %% auto #0
-__all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES', 'FIG3_SEEDS',
-           'NOTEBOOKS', 'repro_preset', 'toy_splits', 'load_data', 'Repro', 'setup', 'run_dir', 'unified_run',
-           'best_checkpoint', 'test_metrics', 'filter_keeps_enough', 'synthetic_set', 'baseline', 'table_rows',
-           'to_markdown', 'write_table', 'costs_table', 'sample_fid', 'ReproError', 'notebooks_dir', 'git_commit',
-           'machine_info', 'ensure_kernel', 'run_repro']
+__all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES',
+           'CLF_EQUAL_TIME', 'FIG3_SEEDS', 'NOTEBOOKS', 'repro_preset', 'toy_splits', 'load_data', 'Repro', 'setup',
+           'run_dir', 'unified_run', 'best_checkpoint', 'test_metrics', 'filter_keeps_enough', 'synthetic_set',
+           'baseline', 'table_rows', 'to_markdown', 'write_table', 'costs_table', 'sample_fid', 'ReproError',
+           'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'run_repro']
 
 # %% ../nbs/13_repro.ipynb #d7c6b164
 METRICS = ('accuracy', 'auc', 'sensitivity', 'specificity')
@@ -72,6 +72,7 @@ REPRO_OVERRIDES = {
     },
     'paper': {},                    # SPEC §3 as it stands (GPU; 5 seeds, 500 epochs, FID on 5,000 images)
 }
+CLF_EQUAL_TIME = {'cpu': True}   # Table I's CNNs get the unified run's CPU minutes (not a step count)
 FIG3_SEEDS = 1   # the exp_ vs log_ comparison (Fig. 3) trains log_ for the first seed only
 
 # %% ../nbs/13_repro.ipynb #9763fd31
@@ -149,7 +150,7 @@ def unified_run(R: Repro, variant: str, seed: int) -> dict:
     if (d/'summary.json').exists(): return json.loads((d/'summary.json').read_text())
     p = R.preset(variant, seed)
     R.log(f"train {variant} seed {seed} ({p.train.max_steps or p.train.epochs} {'steps' if p.train.max_steps else 'epochs'})")
-    s = fit(p, d, resume=True, progress=False, data={k: R.data[k] for k in ('train', 'valid')})
+    s = fit(p, d, resume=True, progress=False, data={k: R.data[k] for k in ('train', 'valid', 'test')})   # test: the FID floor only
     R.log(f"  done {variant} seed {seed}: {s['steps']} steps in {s['train_s']:.0f} s ({s['images_per_s']:.0f} real img/s)")
     return s
 
@@ -208,12 +209,15 @@ def synthetic_set(R: Repro, seed: int) -> Path:
     return root
 
 def baseline(R: Repro, arch: str, with_synthetic: bool, seed: int) -> dict:
-    "`{out}/baselines/{arch}_{real|syn}_seed{k}.json`: a Table I baseline's test metrics and its cost."
+    "`{out}/baselines/{arch}_{real|syn}_seed{k}.json`: a Table I baseline's test metrics and its cost (with `clf_equal_time`, the full run's CPU minutes)."
     from histogan_nb.baselines import run_baseline
     f = R.out/'baselines'/f"{arch}_{'syn' if with_synthetic else 'real'}_seed{seed}.json"
     if f.exists(): return json.loads(f.read_text())
     syn = str(synthetic_set(R, seed)) if with_synthetic else None
-    r = run_baseline(arch, R.preset('full', seed), with_synthetic, syn, seed, R.data, progress=False)
+    q = R.preset('full', seed)
+    if q.train.clf_max_minutes is None and CLF_EQUAL_TIME.get(R.preset_name):   # the same CPU time as the unified run
+        q.train.clf_max_minutes, q.train.clf_max_steps = unified_run(R, 'full', seed)['cpu_s']/60, None
+    r = run_baseline(arch, q, with_synthetic, syn, seed, R.data, progress=False)
     r.pop('history', None)
     f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(r, indent=1, default=float))
     R.log(f"baseline {arch} {'+syn' if with_synthetic else 'real'} seed {seed}: AUC {r['auc']:.3f} in {r['wall_s']:.0f} s")
@@ -262,18 +266,19 @@ def costs_table(R: Repro, arch: str = 'densenet169', seed: int = 0) -> dict:
     return route_costs(two, uni)
 
 def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dict]:
-    "FID and KID of `n` samples of the full run (best-FID generator) against `n` test images; None if FID is off."
+    "FID, per-class FID and KID of `n` class-balanced samples of the full run (best-FID generator) against `n` class-balanced test images, beside the real-vs-real floor (validation vs test); None if FID is off."
     n = n if n is not None else R.preset('full', seed).train.fid_images
     if not n: return None
     f = run_dir(R, 'full', seed)/f'test_fid_{n}.json'
     if f.exists(): return json.loads(f.read_text())
-    from histogan_nb.metrics import FIDEvaluator, InceptionFeatures
+    from histogan_nb.metrics import fid_reference, InceptionFeatures
     from histogan_nb.train import load_models, generate
     G, _, p = load_models(best_checkpoint(R, 'full', seed, 'fid'))
-    ev = FIDEvaluator(InceptionFeatures(), R.data['test'][0][:n], n=n)
-    fake, _ = generate(G, ev.n, p, seed=4321)
-    res = ev.score(fake); f.write_text(json.dumps(res, indent=1, default=float))
-    R.log(f"FID/KID of {res['n_fake']} samples vs {res['n_real']} test images: FID {res['fid']:.1f}, KID {res['kid']:.4f}")
+    ev = fid_reference(InceptionFeatures(), *R.data['test'], n, *R.data['valid'])
+    fake, labels = generate(G, ev.n, p, seed=4321)
+    res = ev.score(fake, labels); f.write_text(json.dumps(res, indent=1, default=float))
+    R.log(f"FID/KID of {res['n_fake']} samples vs {res['n_real']} class-balanced test images: FID {res['fid']:.1f} "
+          f"(real-vs-real floor {res['fid_floor']:.1f}), KID {res['kid']:.4f}")
     return res
 
 # %% ../nbs/13_repro.ipynb #26e9fde0

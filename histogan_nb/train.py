@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_train.ipynb #d0d24813
 from __future__ import annotations
-import contextlib, csv, math, os, time, json
+import contextlib, copy, csv, math, os, time, json
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable, Optional
@@ -16,19 +16,20 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .config import Preset, preset, get_device, seed_everything
-from .data import open_from_config, load_tensors, to_model_range, from_model_range
+from .data import open_from_config, load_tensors, to_model_range, from_model_range, image_grid
 from .discriminator import build_models
 from .vit import double_backward_attention
 from .losses import critic_loss, generator_loss, class_loss, MultiLossWeighting, gradient_penalty
 from .selective import sample_latent, sample_labels, synthetic_class_loss
-from .metrics import classification_metrics
+from .diffaugment import diff_augment
+from .metrics import classification_metrics, fid_reference, dataset_key
 
 # %% auto #0
 __all__ = ['LOG_COLUMNS', 'Dist', 'init_distributed', 'RealBatches', 'unwrap', 'GAN', 'make_gan', 'set_threads', 'maybe_compile',
-           'autocast', 'fake_batch', 'd_step', 'g_step', 'train_step', 'predict', 'generate', 'evaluate', 'better',
-           'atomic_save', 'state_dict', 'load_checkpoint', 'check_compatible', 'restore', 'preset_from_checkpoint',
-           'load_models', 'NonFiniteLossError', 'StepLog', 'load_split', 'total_steps', 'make_fid_evaluator', 'fit',
-           'toy_data', 'read_log', 'smooth', 'plot_losses']
+           'autocast', 'fake_batch', 'floor_log_weights', 'd_step', 'g_step', 'ema_update', 'train_step', 'predict',
+           'generate', 'evaluate', 'better', 'atomic_save', 'state_dict', 'load_checkpoint', 'check_compatible',
+           'restore', 'preset_from_checkpoint', 'load_models', 'NonFiniteLossError', 'StepLog', 'load_split',
+           'total_steps', 'make_fid_evaluator', 'fit', 'toy_data', 'read_log', 'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/07_train.ipynb #db643be0
 @dataclass
@@ -93,8 +94,13 @@ class GAN:
     dist: Dist = field(default_factory=Dist)
     step: int = 0                       # G steps taken
     d_steps: int = 0                    # D steps taken (the lazy penalty counts these)
+    G_ema: Optional[nn.Module] = None   # exponential moving average of G's weights (`train.ema`), used for sampling
     @property
     def device(self): return self.dist.device
+    @property
+    def G_eval(self) -> nn.Module:
+        "The generator that evaluation and sampling use: the EMA when there is one."
+        return self.G_ema if self.G_ema is not None else unwrap(self.G)
 
 def make_gan(p: Preset, dd: Optional[Dist] = None) -> GAN:
     "Build G, D, the loss weights and the optimisers of preset `p` on `dd`'s device."
@@ -104,10 +110,11 @@ def make_gan(p: Preset, dd: Optional[Dist] = None) -> GAN:
     fused = dict(fused=True) if dd.device.type == 'cuda' else {}
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=tuple(map(float, t.betas)), **fused)
     opt_d = torch.optim.Adam([*D.parameters(), *mlw.parameters()], lr=t.lr_d, betas=tuple(map(float, t.betas)), **fused)
+    G_ema = copy.deepcopy(G).requires_grad_(False).eval() if t.ema else None
     if dd.world > 1:
         ids = [dd.device.index] if dd.device.type == 'cuda' else None
         G, D = nn.parallel.DistributedDataParallel(G, ids), nn.parallel.DistributedDataParallel(D, ids)
-    return GAN(G, D, mlw, opt_g, opt_d, p, dd)
+    return GAN(G, D, mlw, opt_g, opt_d, p, dd, G_ema=G_ema)
 
 def set_threads(t) -> int:
     "Apply `TrainConfig.threads` to torch (0 leaves torch's default); returns the thread count in use."
@@ -139,13 +146,20 @@ def _allreduce_grads(gan: GAN, params):
     for p in params:
         if p.grad is not None: dist.all_reduce(p.grad); p.grad /= gan.dist.world
 
+def floor_log_weights(mlw: MultiLossWeighting, s_min: Optional[float]):
+    "Project the learned log-weights onto s >= s_min (sigma >= exp(s_min/2) for `log_`); None leaves them free."
+    if s_min is None: return
+    with torch.no_grad():
+        if mlw.kind == 'exp_': mlw.s.clamp_(min=s_min)
+        if mlw.kind == 'log_': mlw.sigma.clamp_(min=math.exp(s_min/2))
+
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     "One discriminator update on a batch of real patches; returns detached loss terms."
     t = gan.preset.train
     real, labels = to_model_range(real_u8.to(gan.device, non_blocking=True)), labels.to(gan.device, non_blocking=True)
     n = len(real)
     with torch.no_grad(): fake, c = fake_batch(gan, n)
-    fake = fake.float()
+    real, fake = diff_augment(real, t.diffaug), diff_augment(fake.float(), t.diffaug)   # T(x): off in the paper
     with_gp = t.lambda_gp > 0 and gan.d_steps % t.gp_every == 0
     seen = {}
     def critic(x_hat):  # one pass over real, synthetic and (with the penalty) interpolated images
@@ -163,6 +177,7 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     loss.backward()
     _allreduce_grads(gan, gan.mlw.parameters())
     gan.opt_d.step(); gan.d_steps += 1
+    floor_log_weights(gan.mlw, t.s_min)
     s = gan.mlw.scales().detach()
     return dict(d_loss=loss.detach(), w_dist=-l_critic.detach(), gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
                 s1=s[0], s2=s[1], kept=torch.as_tensor(kept, dtype=torch.float32))
@@ -172,7 +187,7 @@ def g_step(gan: GAN, n: int) -> dict:
     "One generator update on `n` fresh samples; returns detached loss terms."
     D = unwrap(gan.D); D.requires_grad_(False)
     fake, c = fake_batch(gan, n)
-    with autocast(gan): out = D(fake)
+    with autocast(gan): out = D(diff_augment(fake, gan.preset.train.diffaug))   # the same T as D's step, differentiable
     l_adv = generator_loss(out.source.float())
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + gan.mlw.weighted(1, l2_g)
@@ -182,10 +197,18 @@ def g_step(gan: GAN, n: int) -> dict:
     return dict(g_loss=loss.detach(), g_adv=l_adv.detach(), l2_g=l2_g.detach())
 
 # %% ../nbs/07_train.ipynb #2898bd2f
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: Optional[int] = None):
+    "$\\theta_{ema} \\leftarrow \\beta_t\\,\\theta_{ema} + (1-\\beta_t)\\,\\theta$, $\\beta_t = \\min(\\beta, \\frac{1+t}{10+t})$ at G step t (buffers copied)."
+    if step is not None: decay = min(decay, (1 + step)/(10 + step))   # warm-up: early weights do not linger
+    for e, m in zip(ema.parameters(), model.parameters()): e.lerp_(m.detach(), 1 - decay)
+    for e, m in zip(ema.buffers(), model.buffers()): e.copy_(m)
+
 def train_step(gan: GAN, batches: RealBatches) -> dict:
     "One iteration of Algorithm 1: `n_critic` D updates, then one G update."
     for _ in range(gan.preset.train.n_critic): logs = d_step(gan, *next(batches))
     logs.update(g_step(gan, gan.preset.train.batch_size // gan.dist.world))
+    if gan.G_ema is not None: ema_update(gan.G_ema, unwrap(gan.G), gan.preset.train.ema, gan.step)
     gan.step += 1
     return logs
 
@@ -222,8 +245,8 @@ def evaluate(gan: GAN, valid: tuple, fid=None) -> dict:
     probs = predict(gan.D, valid[0], device=gan.device)
     res = classification_metrics(valid[1].numpy(), probs[:, 1].numpy())
     if fid is not None:
-        fake, _ = generate(gan.G, fid.n, gan.preset, seed=1234, device=gan.device)
-        res.update(fid.score(fake))
+        fake, labels = generate(gan.G_eval, fid.n, gan.preset, seed=1234, device=gan.device)
+        res.update(fid.score(fake, labels))
     return res
 
 def better(new: dict, best: Optional[dict], key: str) -> bool:
@@ -244,6 +267,7 @@ def state_dict(gan: GAN, batches: Optional[RealBatches] = None, **extra) -> dict
     "Everything needed to resume `gan` exactly."
     rng = dict(torch=torch.get_rng_state())
     if gan.device.type == 'cuda': rng['cuda'] = torch.cuda.get_rng_state(gan.device)
+    if gan.G_ema is not None: extra['G_ema'] = gan.G_ema.state_dict()
     return dict(G=unwrap(gan.G).state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
                 opt_g=gan.opt_g.state_dict(), opt_d=gan.opt_d.state_dict(), step=gan.step, d_steps=gan.d_steps,
                 rng=rng, batches=batches.state_dict() if batches else None, preset=gan.preset.to_dict(), **extra)
@@ -269,6 +293,7 @@ def restore(gan: GAN, ckpt: dict, batches: Optional[RealBatches] = None):
     unwrap(gan.G).load_state_dict(ckpt['G']); unwrap(gan.D).load_state_dict(ckpt['D']); gan.mlw.load_state_dict(ckpt['mlw'])
     gan.opt_g.load_state_dict(ckpt['opt_g']); gan.opt_d.load_state_dict(ckpt['opt_d'])
     gan.step, gan.d_steps = ckpt['step'], ckpt['d_steps']
+    if gan.G_ema is not None: gan.G_ema.load_state_dict(ckpt.get('G_ema', ckpt['G']))
     torch.set_rng_state(ckpt['rng']['torch'])
     if 'cuda' in ckpt['rng'] and gan.device.type == 'cuda': torch.cuda.set_rng_state(ckpt['rng']['cuda'], gan.device)
     if batches is not None and ckpt.get('batches'): batches.load_state_dict(ckpt['batches'])
@@ -285,7 +310,7 @@ def load_models(path, device='cpu'):
     ckpt = load_checkpoint(path, map_location=device)
     p = preset_from_checkpoint(ckpt)
     G, D = build_models(p.model)
-    G.load_state_dict(ckpt['G']); D.load_state_dict(ckpt['D'])
+    G.load_state_dict(ckpt.get('G_ema', ckpt['G'])); D.load_state_dict(ckpt['D'])   # last.pt keeps the EMA apart
     return G.to(device).eval(), D.to(device).eval(), p
 
 # %% ../nbs/07_train.ipynb #6d97a3f1
@@ -345,14 +370,17 @@ def total_steps(p: Preset, n_train: int) -> int:
     t = p.train
     return t.max_steps if t.max_steps is not None else max(1, math.ceil(t.epochs*n_train/(t.batch_size*t.n_critic)))
 
-def make_fid_evaluator(p: Preset, valid_images: torch.Tensor):
-    "FID/KID of generated vs validation images, with the standard Inception features (None when fid_images = 0)."
+def make_fid_evaluator(p: Preset, valid: tuple, floor: Optional[tuple] = None, cache: bool = False):
+    "FID/KID of generated vs a class-balanced draw of validation images (and the floor vs `floor` real images); None when fid_images = 0."
     if not p.train.fid_images: return None
-    from histogan_nb.metrics import FIDEvaluator, InceptionFeatures
-    return FIDEvaluator(InceptionFeatures(), valid_images[:p.train.fid_images], n=min(p.train.fid_images, len(valid_images)))
+    from histogan_nb.metrics import InceptionFeatures
+    d = p.data
+    key = dataset_key(d.resolved_path(), p.model.image_size, d.crop, (d.valid_count, d.test_count), d.seed) if cache else None
+    return fid_reference(InceptionFeatures(), *valid, p.train.fid_images, *(floor or (None, None)), cache_key=key,
+                         splits=('valid', 'test'))
 
 def _save_best(gan, path, metrics):
-    atomic_save(dict(G=unwrap(gan.G).state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
+    atomic_save(dict(G=gan.G_eval.state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
                      step=gan.step, preset=gan.preset.to_dict(), metrics=metrics), path)
 
 # %% ../nbs/07_train.ipynb #225b1e78
@@ -362,7 +390,8 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
     out, t = Path(out_dir), p.train
     dd = init_distributed(t.device)
     if dd.main: out.mkdir(parents=True, exist_ok=True)
-    data = data or {s: load_split(p, s) for s in ('train', 'valid')}
+    cache = data is None                                      # real features cached only for the preset's own data
+    data = data or {s: load_split(p, s) for s in ('train', 'valid', *(('test',) if t.fid_images else ()))}
     seed_everything(t.seed)                                   # identical initial weights on every rank
     set_threads(t)
     gan = maybe_compile(make_gan(p, dd))
@@ -375,7 +404,7 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
         restore(gan, ck, batches); best, clock = ck['best'], ck['clock']
         if dd.main: _truncate_csv(out/'evals.csv', gan.step)
     log = StepLog(out/'log.csv' if dd.main else None, resume_step=gan.step if resume else None)
-    fid = make_fid_evaluator(p, data['valid'][0]) if dd.main else None
+    fid = make_fid_evaluator(p, data['valid'], data.get('test'), cache) if dd.main else None
     def save():
         bad = [n for n, w in unwrap(gan.D).named_parameters() if not torch.isfinite(w).all()]
         bad += [n for n, w in unwrap(gan.G).named_parameters() if not torch.isfinite(w).all()]
@@ -386,11 +415,13 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
     def tick():  # account the time since the last tick
         nonlocal t_wall, t_cpu
         clock['train_s'] += time.perf_counter() - t_wall; clock['cpu_s'] += time.process_time() - t_cpu
-    while gan.step < total:
+    budget_s = 60*t.max_minutes if t.max_minutes is not None else math.inf
+    while gan.step < total and clock['cpu_s'] + time.process_time() - t_cpu < budget_s:   # CPU time: fair on a shared machine
         logs = train_step(gan, batches)
         log.add(gan.step, batches.epoch, logs)
         bar.update(1)
-        due = lambda every: every and (gan.step % every == 0 or gan.step == total)
+        last = gan.step == total or clock['cpu_s'] + time.process_time() - t_cpu >= budget_s
+        due = lambda every: every and (gan.step % every == 0 or last)
         if due(t.log_every) or due(t.eval_every) or due(t.ckpt_every):
             row = log.flush()
             bar.set_postfix(W=f"{row['w_dist']:.2f}", gp=f"{row['gp']:.2f}", L1=f"{row['l1']:.3f}",
@@ -450,3 +481,35 @@ def plot_losses(logs: dict, smooth_k: int = 0, title: str = ''):
     for ax in axes[1]: ax.set_xlabel('G step')
     axes.flat[0].legend(); fig.suptitle(title); fig.tight_layout()
     return fig
+
+# %% ../nbs/07_train.ipynb #dba5b428
+def score_run(run_dir, # a `fit` output folder
+              n: int = 512, # generated and real images per side, class-balanced
+              reference: str = 'valid', # the real split scored against ('valid' to compare recipes; 'test' for reports)
+              checkpoint: str = 'last.pt', seed: int = 0, write: bool = True,
+              ema: bool = True, # score the EMA of G when the run kept one (False: the raw G)
+             ) -> dict:
+    "FID, per-class FID and KID of a run's generator beside the real-vs-real floor at the same n, and f2's validation AUC."
+    import matplotlib.pyplot as plt
+    from histogan_nb.metrics import InceptionFeatures
+    run_dir = Path(run_dir)
+    ckpt = load_checkpoint(run_dir/checkpoint)
+    G, D, p = load_models(run_dir/checkpoint)
+    if not ema and 'G_ema' in ckpt: G.load_state_dict(ckpt['G'])
+    tag = '' if ema or 'G_ema' not in ckpt else '_raw'
+    other = {'valid': 'test', 'test': 'valid'}[reference]
+    ref, flo = load_split(p, reference), load_split(p, other)
+    d = p.data
+    key = dataset_key(d.resolved_path(), p.model.image_size, d.crop, (d.valid_count, d.test_count), d.seed)
+    ev = fid_reference(InceptionFeatures(), *ref, n, *flo, seed=seed, cache_key=key, splits=(reference, other))
+    fake, labels = generate(G, n, p, seed=4321)
+    res = dict(run=run_dir.name, checkpoint=checkpoint, ema='G_ema' in ckpt and ema, step=ckpt['step'], reference=reference, **ev.score(fake, labels))
+    res['fid_ratio'] = res['fid']/res['fid_floor']
+    valid = ref if reference == 'valid' else flo
+    res['valid_auc'] = classification_metrics(valid[1].numpy(), predict(D, valid[0])[:, 1].numpy())['auc']
+    res['train_minutes'] = ckpt.get('clock', {}).get('train_s', float('nan'))/60
+    if write:
+        (run_dir/f'score_{reference}_{n}{tag}.json').write_text(json.dumps(res, indent=1, default=float))
+        fig = image_grid(fake, labels, 8, title=f"{run_dir.name}: FID {res['fid']:.0f} (floor {res['fid_floor']:.0f})")
+        fig.savefig(run_dir/f'samples{tag}.png', dpi=110, bbox_inches='tight'); plt.close(fig)
+    return res

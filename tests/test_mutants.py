@@ -1,0 +1,103 @@
+"""Mutation tests: the notebook tests must notice when the maths is wrong.
+
+Each mutant is one exact text substitution in an `#| export` cell. The test copies the repo, applies it, runs
+`nbdev_export` in the copy and then the tests of the notebook that defines the code, in a fresh process whose
+`histogan_nb` is the copy's: they must FAIL. The original text must occur exactly once in the notebook, so a mutant
+whose code has been rewritten fails loudly here instead of silently testing nothing. A control per notebook (no
+mutation) must PASS, so neither a broken harness nor a notebook that fails anyway can pass for a strict test suite.
+"""
+import json, os, shutil, subprocess, sys, tempfile
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IGNORE = shutil.ignore_patterns('.venv', '.git', 'data', 'runs', '__pycache__', 'figures', '*.egg-info', '.ipynb_checkpoints')
+
+# name: (notebook, original text, mutated text); the notebook's own tests must fail on the mutant
+MUTANTS = {
+    # 1. the penalty's sign flipped in D's loss
+    'gp_sign_in_d_step': ('07_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2])",
+                          "loss = l_critic - gp + gan.mlw([l1, l2])"),
+    # (the critic's own sign in D's step)
+    'critic_sign_in_d_step': ('07_train.ipynb', "l_critic = critic_loss(src[:n], src[n:2*n])",
+                              "l_critic = critic_loss(src[n:2*n], src[:n])"),
+    # 2. G ascending the critic
+    'generator_loss_sign': ('05_losses.ipynb', "return -src_fake.mean()", "return src_fake.mean()"),
+    'g_step_ascends': ('07_train.ipynb', "loss = l_adv + gan.mlw.weighted(1, l2_g)",
+                       "loss = -l_adv + gan.mlw.weighted(1, l2_g)"),
+    # 3. the penalty at the synthetic images instead of the interpolates
+    'gp_at_fakes': ('05_losses.ipynb', "x_hat = interpolate(real.detach(), fake.detach(), eps)",
+                    "x_hat = interpolate(real.detach(), fake.detach(), torch.zeros(len(real)))"),
+    # 4. one eps for the whole batch
+    'one_eps_per_batch': ('05_losses.ipynb', "if eps is None: eps = torch.rand(n, device=real.device, dtype=real.dtype)",
+                          "if eps is None: eps = torch.rand(1, device=real.device, dtype=real.dtype).expand(n)"),
+    # 5. the penalty on the class logits instead of the source head
+    'gp_on_logits_in_losses': ('05_losses.ipynb', "return out.source if hasattr(out, 'source') else out",
+                               "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
+    'gp_on_logits_in_d_step': ('07_train.ipynb', "return seen['out'].source.float()[2*n:]",
+                               "return seen['out'].logits.float()[2*n:, 0]"),
+    # 6. >= instead of > in the selective mask
+    'mask_not_strict': ('06_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
+    # 7. a clamped instead of a truncated normal
+    'clamped_latent': ('06_selective_augmentation.ipynb',
+                       "if truncate: return truncated_normal((n, z_dim), tau, generator=generator, device=device)",
+                       "if truncate: return torch.randn(n, z_dim, generator=generator, device=device).clamp(-tau, tau)"),
+    # 8. grid attention without window_reverse (windows written back in window order)
+    'no_window_reverse': ('01_vit.ipynb', "return window_reverse(self.attn(win), self.window, H, W).view(N, L, C)",
+                          "return self.attn(win).reshape(N, L, C)"),
+    # 9. nearest instead of bicubic in generator stage 1
+    'nearest_upsampling': ('03_generator.ipynb',
+                           "m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)",
+                           "m = F.interpolate(m, scale_factor=2, mode='nearest')"),
+}
+# every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook
+# fails anyway (or because the harness is broken)
+CONTROLS = sorted({nb for nb, _, _ in MUTANTS.values()})
+
+RUN_TESTS = """
+import sys
+from pathlib import Path
+import histogan_nb
+assert Path(histogan_nb.__file__).resolve().is_relative_to(Path.cwd().resolve()), histogan_nb.__file__
+from nbdev.test import test_nb
+ok, _ = test_nb(Path('nbs')/sys.argv[1], skip_flags=['slow', 'gpu'], showerr=True)
+sys.exit(0 if ok else 1)
+"""
+
+def mutate(nb_path: Path, old: str, new: str):
+    "Replace `old` by `new` in the one export cell of `nb_path` that holds it (it must occur exactly once)."
+    nb = json.loads(nb_path.read_text())
+    counts = [''.join(c['source']).count(old) for c in nb['cells']]
+    assert sum(counts) == 1, f"{nb_path.name}: the mutant's original text occurs {sum(counts)} times (expected 1): {old!r}"
+    cell = nb['cells'][counts.index(1)]
+    src = ''.join(cell['source'])
+    assert cell['cell_type'] == 'code' and src.lstrip().startswith('#| export'), f"{nb_path.name}: {old!r} is not in an export cell"
+    cell['source'] = src.replace(old, new).splitlines(keepends=True)
+    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+
+def run_in_copy(nb: str, mutation=None) -> subprocess.CompletedProcess:
+    "Copy the repo, apply `mutation` (old, new) to `nb`, export, and run `nb`'s tests there."
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)/'repo'
+        shutil.copytree(ROOT, tmp, ignore=IGNORE)
+        if mutation: mutate(tmp/'nbs'/nb, *mutation)
+        env = {**os.environ, 'PYTHONPATH': str(tmp), 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
+        env.pop('IN_TEST', None)     # set by an in-process test_nb (test_notebooks.py); nbdev_export would do nothing
+        subprocess.run([sys.executable, '-c', 'from nbdev.doclinks import nbdev_export; nbdev_export()'],
+                       cwd=tmp, env=env, check=True, capture_output=True, timeout=300)
+        if mutation:
+            assert any(mutation[1] in p.read_text() for p in (tmp/'histogan_nb').glob('*.py')), 'the mutant did not reach histogan_nb/'
+        return subprocess.run([sys.executable, '-c', RUN_TESTS, nb], cwd=tmp, env=env, capture_output=True, text=True,
+                              timeout=900)
+
+@pytest.mark.parametrize('name', list(MUTANTS))
+def test_mutant_is_caught(name):
+    nb, old, new = MUTANTS[name]
+    r = run_in_copy(nb, (old, new))
+    assert r.returncode != 0, f"mutant {name!r} ({old!r} -> {new!r}) passes every test of {nb}:\n{r.stderr[-3000:]}"
+    assert 'While Executing Cell' in r.stderr, f"{name!r}: the notebook did not fail in a cell:\n{r.stderr[-3000:]}"
+
+@pytest.mark.parametrize('nb', CONTROLS)
+def test_control_passes(nb):
+    r = run_in_copy(nb)
+    assert r.returncode == 0, f"the unmutated {nb} fails in the harness:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"

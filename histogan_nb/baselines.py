@@ -168,14 +168,15 @@ def train_classifier(model: nn.Module, # from `make_classifier`
     opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed)
     bs = min(cfg.clf_batch_size, len(x))
     per_epoch = len(x) // bs                                 # drop the last partial batch (batch norm needs > 1)
-    budget = 60*cfg.clf_max_minutes if cfg.clf_max_minutes is not None else math.inf   # CPU seconds of training steps
+    budget = 60*cfg.clf_max_minutes if cfg.clf_max_minutes is not None else math.inf   # seconds of training steps
+    clock = time.process_time if device.type == 'cpu' else time.perf_counter              # CPU time on a CPU, wall on a GPU
     steps = cfg.clf_max_steps or (10**9 if budget < math.inf else max(1, math.ceil(cfg.clf_epochs * per_epoch)))
     every = cfg.clf_eval_every or per_epoch
     best, history, losses, t0, cpu_s = BestCheckpoint('auc'), [], [], time.perf_counter(), 0.0
     perm, pos = torch.randperm(len(x), generator=gen), 0
     bar = tqdm(range(1, steps + 1), total=None if budget < math.inf else steps, disable=not progress, desc=getattr(model, 'arch', 'classifier'), leave=False)
     for step in bar:
-        c0 = time.process_time()
+        c0 = clock()
         if pos + bs > len(x): perm, pos = torch.randperm(len(x), generator=gen), 0
         idx = perm[pos:pos + bs]; pos += bs
         xb = to_model_range(x[idx].to(device, non_blocking=True))
@@ -183,7 +184,7 @@ def train_classifier(model: nn.Module, # from `make_classifier`
         model.train()
         loss = F.cross_entropy(model(xb), y[idx].to(device))
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        losses.append(loss.detach()); cpu_s += time.process_time() - c0
+        losses.append(loss.detach()); cpu_s += clock() - c0
         out_of_time = cpu_s >= budget
         if step % every == 0 or step == steps or out_of_time:
             m = classification_metrics(yv.numpy(), predict_proba(model, xv, device=device))

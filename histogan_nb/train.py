@@ -416,11 +416,13 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
         nonlocal t_wall, t_cpu
         clock['train_s'] += time.perf_counter() - t_wall; clock['cpu_s'] += time.process_time() - t_cpu
     budget_s = 60*t.max_minutes if t.max_minutes is not None else math.inf
-    while gan.step < total and clock['cpu_s'] + time.process_time() - t_cpu < budget_s:   # CPU time: fair on a shared machine
+    # the budget counts CPU time on a CPU (fair to runs sharing a machine), wall time on an accelerator
+    spent = (lambda: clock['cpu_s'] + time.process_time() - t_cpu) if dd.device.type == 'cpu' else (lambda: clock['train_s'] + time.perf_counter() - t_wall)
+    while gan.step < total and spent() < budget_s:
         logs = train_step(gan, batches)
         log.add(gan.step, batches.epoch, logs)
         bar.update(1)
-        last = gan.step == total or clock['cpu_s'] + time.process_time() - t_cpu >= budget_s
+        last = gan.step == total or spent() >= budget_s
         due = lambda every: every and (gan.step % every == 0 or last)
         if due(t.log_every) or due(t.eval_every) or due(t.ckpt_every):
             row = log.flush()

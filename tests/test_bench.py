@@ -1,5 +1,5 @@
 "The speed tools: `bench/gpu_bench.py --dry` runs on CPU, and `run_bench` writes the documented JSON fields."
-import json, subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 from histogan_nb.bench import run_bench
 
@@ -31,3 +31,27 @@ def test_gpu_bench_dry(tmp_path):
     assert all(v['images_per_s'] > 0 for v in rows.values())
     assert rows['bf16+compile']['compile'] is True and rows['bf16']['amp'] is True
     assert 'bf16+compile' in res.stdout and 'img/s' in res.stdout
+
+def test_gpu_train_script_dry(tmp_path):
+    "`bench/gpu_train.py`: pack a class-balanced slice of a class-folder tree, then train and score it (CPU, smoke)."
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for split in ('train', 'valid', 'test'):
+        for label in (0, 1):
+            d = tmp_path/'tree'/split/str(label); d.mkdir(parents=True)
+            for i in range(12):
+                a = rng.integers(0, 160, (96, 96, 3)) + 80*label
+                Image.fromarray(a.astype(np.uint8)).save(d/f'p{i:03d}.png')
+    script = [sys.executable, str(ROOT/'bench'/'gpu_train.py')]
+    res = subprocess.run(script + ['pack', '--src', str(tmp_path/'tree'), '--out', str(tmp_path/'slice'),
+                                   '--n-train', '16', '--n-valid', '16', '--n-test', '16'],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert sorted(len(list((tmp_path/'slice'/s/l).iterdir())) for s in ('train', 'valid', 'test') for l in '01') == [8]*6
+    res = subprocess.run(script + ['run', '--dry', '--data', str(tmp_path/'slice'), '--out', str(tmp_path/'out')],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    s = json.loads((tmp_path/'out'/'summary.json').read_text())
+    assert s['card'] == 'cpu' and s['steps'] >= 1 and s['fid_n'] == 8 and s['fid_floor'] > 0 and 0 <= s['valid_auc'] <= 1
+    assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['evals.csv', 'log.csv', 'samples.png', 'summary.json']

@@ -77,7 +77,7 @@ def main(argv=None):
     r = sub.add_parser('run', help='train and score (run on the GPU machine)')
     r.add_argument('--data', required=True); r.add_argument('--out', required=True)
     r.add_argument('--preset', default='gpu'); r.add_argument('--minutes', type=float, default=6.0)
-    r.add_argument('--fid-n', type=int, default=2000, help='class-balanced images per side for FID (<= the valid and test slices)')
+    r.add_argument('--fid-n', type=int, default=1000, help='class-balanced images per side for FID (<= the valid and test slices)')
     r.add_argument('--ckpt-every', type=int, default=500)
     r.add_argument('--set', action='append', default=[], metavar='SECTION.FIELD=VALUE')
     r.add_argument('--dry', action='store_true', help='CPU, smoke preset, a few seconds, 8 images per side (CI)')

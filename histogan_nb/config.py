@@ -120,13 +120,14 @@ def _smoke():
                   ModelConfig(), TrainConfig(max_steps=4, eval_every=2, ckpt_every=2, log_every=1,
                               clf_max_steps=2, clf_batch_size=8, clf_eval_every=1))
 
-def _cpu():
+def _cpu():   # the recipe `14_recipe_study` chose at equal CPU time; 24 CPU minutes on one core
     return Preset('cpu', DataConfig(),
-                  ModelConfig(image_size=32, z_chunk=16, g_dim=128, g_depth=(1, 1, 1, 1), g_heads=(2, 2, 1, 1),
+                  ModelConfig(image_size=32, z_chunk=16, g_dim=512, g_depth=(1, 1, 1, 1), g_heads=(4, 4, 2, 1),
                               g_windows=(0, 0, 8, 8), d_dim=64, d_patch=4, d_heads=4),
-                  TrainConfig(batch_size=32, n_critic=5, gp_every=4, threads=1, epochs=2.0, eval_every=200, fid_images=256,
+                  TrainConfig(batch_size=32, n_critic=2, lr_d=2e-4, gp_every=1, threads=1, epochs=20.0, max_minutes=24.0,
+                              ema=0.999, s_min=-1.0, eval_every=250, fid_images=128,
                               clf_epochs=2.0, clf_batch_size=64,
-                              ckpt_every=200, log_every=10))
+                              ckpt_every=250, log_every=10))
 
 def _paper():
     return Preset('paper', DataConfig(train_count=32768),

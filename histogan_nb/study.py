@@ -56,8 +56,13 @@ def score_variants(runs: list, n: int = 512, raw: bool = False) -> list:
                          fid_c0=e.get('fid_class0'), fid_c1=e.get('fid_class1'), kid_ema=e['kid'], valid_auc=e['valid_auc']))
     return rows
 
-def best_variant(rows: list, key: str = 'fid_ema') -> str:
-    "The variant with the lowest `key` (validation reference)."
+def best_variant(rows: list, key: str = 'fid_ema',
+                 auc_within: Optional[float] = None, # keep only variants whose validation AUC is this close to the best
+                ) -> str:
+    "The variant with the lowest `key` (validation reference), among those whose class head still works when `auc_within` is set."
+    if auc_within is not None:
+        top = max(r['valid_auc'] for r in rows)
+        rows = [r for r in rows if r['valid_auc'] >= top - auc_within]
     return min(rows, key=lambda r: r[key])['variant']
 
 def rows_markdown(rows: list) -> str:

@@ -89,7 +89,7 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                 resnet34: dict, # from `resnet34_equal_time`
                 n: int = 512, out_json=None) -> dict:
     "The headline figures of a run: FID and floor on the test reference, unified and ResNet34 test AUC, minutes."
-    import torch
+    import platform, torch
     from histogan_nb.metrics import classification_metrics
     from histogan_nb.train import load_models, load_split, predict
     run_dir = Path(run_dir)
@@ -104,7 +104,8 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                train_minutes=summ['train_s']/60, train_cpu_minutes=summ['cpu_s']/60, steps=summ['steps'],
                test_auc_unified=uni['auc'], test_accuracy_unified=uni['accuracy'],
                test_auc_resnet34=resnet34['auc'], test_accuracy_resnet34=resnet34['accuracy'],
-               resnet34_cpu_minutes=resnet34['cpu_s']/60, resnet34_steps=resnet34['best_step'],
-               n_test=len(y), data=p.data.resolved_path(), torch_threads=p.train.threads, machine=os.uname().nodename and f"{os.cpu_count()} CPUs")
+               resnet34_cpu_minutes=resnet34['cpu_s']/60, resnet34_best_step=resnet34['best_step'],
+               n_test=len(y), data=p.data.resolved_path(), torch_threads=p.train.threads,
+               machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
     if out_json: Path(out_json).write_text(json.dumps(res, indent=1, default=float))
     return res

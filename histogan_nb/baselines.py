@@ -172,7 +172,7 @@ def train_classifier(model: nn.Module, # from `make_classifier`
     clock = time.process_time if device.type == 'cpu' else time.perf_counter              # CPU time on a CPU, wall on a GPU
     steps = cfg.clf_max_steps or (10**9 if budget < math.inf else max(1, math.ceil(cfg.clf_epochs * per_epoch)))
     every = cfg.clf_eval_every or per_epoch
-    best, history, losses, t0, cpu_s = BestCheckpoint('auc'), [], [], time.perf_counter(), 0.0
+    best, history, losses, t0, spent = BestCheckpoint('auc'), [], [], time.perf_counter(), 0.0
     perm, pos = torch.randperm(len(x), generator=gen), 0
     bar = tqdm(range(1, steps + 1), total=None if budget < math.inf else steps, disable=not progress, desc=getattr(model, 'arch', 'classifier'), leave=False)
     for step in bar:
@@ -184,8 +184,8 @@ def train_classifier(model: nn.Module, # from `make_classifier`
         model.train()
         loss = F.cross_entropy(model(xb), y[idx].to(device))
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        losses.append(loss.detach()); cpu_s += clock() - c0
-        out_of_time = cpu_s >= budget
+        losses.append(loss.detach()); spent += clock() - c0
+        out_of_time = spent >= budget
         if step % every == 0 or step == steps or out_of_time:
             m = classification_metrics(yv.numpy(), predict_proba(model, xv, device=device))
             history.append(dict(step=step, epoch=step / per_epoch, train_loss=torch.stack(losses).mean().item(),

@@ -52,7 +52,7 @@ def score_variants(runs: list, n: int = 512, raw: bool = False) -> list:
         g = cached(False) if raw or (r/f'score_valid_{n}_raw.json').exists() else {}
         summ = json.loads((r/'summary.json').read_text())
         rows.append(dict(variant=r.name, steps=summ['steps'], cpu_min=summ['cpu_s']/60, fid_ema=e['fid'], fid_raw=g.get('fid', float('nan')),
-                         fid_floor=e['fid_floor'], ratio_ema=e['fid']/e['fid_floor'],
+                         fid_floor=e['fid_floor'], ratio_ema=e['fid_ratio'],
                          fid_c0=e.get('fid_class0'), fid_c1=e.get('fid_class1'), kid_ema=e['kid'], valid_auc=e['valid_auc']))
     return rows
 
@@ -98,7 +98,7 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
     _, D, p = load_models(run_dir/'best_cls.pt')
     x, y = load_split(p, 'test')
     uni = classification_metrics(y.numpy(), predict(D, x)[:, 1].numpy())
-    res = dict(fid=gen['fid'], fid_floor=gen['fid_floor'], fid_ratio=gen['fid']/gen['fid_floor'], n_images=n,
+    res = dict(fid=gen['fid'], fid_floor=gen['fid_floor'], fid_ratio=gen['fid_ratio'], n_images=n,
                fid_class0=gen.get('fid_class0'), fid_class1=gen.get('fid_class1'), kid=gen['kid'], kid_std=gen['kid_std'],
                generator_checkpoint=gen['checkpoint'], generator_step=gen['step'],
                train_minutes=summ['train_s']/60, train_cpu_minutes=summ['cpu_s']/60, steps=summ['steps'],

@@ -29,7 +29,8 @@ __all__ = ['LOG_COLUMNS', 'Dist', 'init_distributed', 'RealBatches', 'unwrap', '
            'autocast', 'fake_batch', 'floor_log_weights', 'd_step', 'g_step', 'ema_update', 'train_step', 'predict',
            'generate', 'evaluate', 'better', 'atomic_save', 'state_dict', 'load_checkpoint', 'check_compatible',
            'restore', 'preset_from_checkpoint', 'load_models', 'NonFiniteLossError', 'StepLog', 'load_split',
-           'total_steps', 'make_fid_evaluator', 'fit', 'toy_data', 'read_log', 'smooth', 'plot_losses', 'score_run']
+           'total_steps', 'fid_cache_key', 'make_fid_evaluator', 'fit', 'toy_data', 'read_log', 'smooth', 'plot_losses',
+           'score_run']
 
 # %% ../nbs/07_train.ipynb #db643be0
 @dataclass
@@ -370,13 +371,16 @@ def total_steps(p: Preset, n_train: int) -> int:
     t = p.train
     return t.max_steps if t.max_steps is not None else max(1, math.ceil(t.epochs*n_train/(t.batch_size*t.n_critic)))
 
+def fid_cache_key(p: Preset) -> str:
+    "The key under which the real features of preset `p`'s data are cached (`metrics.real_stats`)."
+    d = p.data
+    return dataset_key(d.resolved_path(), p.model.image_size, d.crop, (d.valid_count, d.test_count), d.seed)
+
 def make_fid_evaluator(p: Preset, valid: tuple, floor: Optional[tuple] = None, cache: bool = False):
     "FID/KID of generated vs a class-balanced draw of validation images (and the floor vs `floor` real images); None when fid_images = 0."
     if not p.train.fid_images: return None
     from histogan_nb.metrics import InceptionFeatures
-    d = p.data
-    key = dataset_key(d.resolved_path(), p.model.image_size, d.crop, (d.valid_count, d.test_count), d.seed) if cache else None
-    return fid_reference(InceptionFeatures(), *valid, p.train.fid_images, *(floor or (None, None)), cache_key=key,
+    return fid_reference(InceptionFeatures(), *valid, p.train.fid_images, *(floor or (None, None)), cache_key=fid_cache_key(p) if cache else None,
                          splits=('valid', 'test'))
 
 def _save_best(gan, path, metrics):
@@ -501,9 +505,7 @@ def score_run(run_dir, # a `fit` output folder
     tag = '' if ema or 'G_ema' not in ckpt else '_raw'
     other = {'valid': 'test', 'test': 'valid'}[reference]
     ref, flo = load_split(p, reference), load_split(p, other)
-    d = p.data
-    key = dataset_key(d.resolved_path(), p.model.image_size, d.crop, (d.valid_count, d.test_count), d.seed)
-    ev = fid_reference(InceptionFeatures(), *ref, n, *flo, seed=seed, cache_key=key, splits=(reference, other))
+    ev = fid_reference(InceptionFeatures(), *ref, n, *flo, seed=seed, cache_key=fid_cache_key(p), splits=(reference, other))
     fake, labels = generate(G, n, p, seed=4321)
     res = dict(run=run_dir.name, checkpoint=checkpoint, ema='G_ema' in ckpt and ema, step=ckpt['step'], reference=reference, **ev.score(fake, labels))
     res['fid_ratio'] = res['fid']/res['fid_floor']

@@ -5,6 +5,7 @@ PY := .venv/bin/python
 DATA ?= ../shared/data/pcam-jpeg-subset
 PRESET ?= cpu
 SEEDS ?= 2
+JOBS ?= 2
 OUT ?= runs/repro-$(PRESET)
 
 .PHONY: setup test repro report bench export clean-nbs
@@ -22,7 +23,7 @@ test: setup
 
 # the kit's main job: Tables I-II and Figs. 2-3 by papermill (PRESET=cpu: about an hour on 2 cores)
 repro: setup
-	$(PY) -m histogan_nb.cli repro --preset $(PRESET) --data $(DATA) --out $(OUT) --seeds $(SEEDS)
+	$(PY) -m histogan_nb.cli repro --preset $(PRESET) --data $(DATA) --out $(OUT) --seeds $(SEEDS) --jobs $(JOBS)
 
 report: setup
 	$(PY) -m histogan_nb.data report $(DATA)

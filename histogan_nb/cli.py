@@ -108,7 +108,7 @@ def cmd_bench(args):
 def cmd_repro(args):
     from histogan_nb.repro import run_repro
     run_repro(args.preset, data=str(_existing(args.data, 'data path')) if args.data else None, out=args.out,
-              seeds=args.seeds, device=args.device)
+              seeds=args.seeds, device=args.device, jobs=args.jobs)
 
 def _common(sp, checkpoint=False, device=True):
     if checkpoint: sp.add_argument('--checkpoint', required=True, help='a .pt written by `histogan train`')
@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--json', help='write the results as JSON here too'); _common(b)
     rp = sub.add_parser('repro', help="reproduce Tables I-II and Figs. 2-3 with papermill")
     rp.add_argument('--preset', required=True, help=f"one of {', '.join(PRESETS)}"); rp.add_argument('--data', help='PCam .h5 folder or class-folder tree')
-    rp.add_argument('--out', required=True); rp.add_argument('--seeds', type=int, help="seeds per row (default: the preset's)"); _common(rp)
+    rp.add_argument('--out', required=True); rp.add_argument('--seeds', type=int, help="seeds per row (default: the preset's)")
+    rp.add_argument('--jobs', type=int, default=1, help='processes for the long runs, side by side (CPU: one per core)'); _common(rp)
     for name, p in sub.choices.items(): p.set_defaults(func=globals()[f'cmd_{name}'])
     return ap
 

@@ -16,10 +16,11 @@ from .metrics import classification_metrics, mean_std
 
 # %% auto #0
 __all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES',
-           'CLF_EQUAL_TIME', 'FIG3_SEEDS', 'NOTEBOOKS', 'repro_preset', 'toy_splits', 'load_data', 'Repro', 'setup',
-           'run_dir', 'unified_run', 'best_checkpoint', 'test_metrics', 'filter_keeps_enough', 'synthetic_set',
-           'baseline', 'table_rows', 'to_markdown', 'write_table', 'costs_table', 'sample_fid', 'ReproError',
-           'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'run_repro']
+           'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'FIG3_SEEDS', 'NOTEBOOKS', 'repro_preset', 'toy_splits', 'load_data',
+           'Repro', 'setup', 'run_dir', 'unified_run', 'best_checkpoint', 'test_metrics', 'filter_keeps_enough',
+           'synthetic_set', 'baseline', 'table_rows', 'to_markdown', 'write_table', 'costs_table', 'sample_fid',
+           'ReproError', 'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch',
+           'run_repro']
 
 # %% ../nbs/13_repro.ipynb #d7c6b164
 METRICS = ('accuracy', 'auc', 'sensitivity', 'specificity')
@@ -64,14 +65,15 @@ REPRO_OVERRIDES = {
         'data.valid_count': 1024,   # model-selection split (evaluated 2x per GAN run, 2x per classifier)
         'train.max_steps': 200,     # G steps per unified run (x n_critic 5 x batch 32 = 32,000 real images, ~4 passes)
         'train.eval_every': 100, 'train.ckpt_every': 100,
-        'train.fid_images': 64,     # FID/KID images per side (full run only; Inception ~7 img/s on this CPU)
         'train.clf_max_steps': 60,  # classifier steps at batch 64 (3,840 images) per baseline run
         'train.clf_eval_every': 30,
         'train.syn_ratio': 0.5,     # synthetic : real train images in the "+ Synthetic Data" rows (4,096 images)
         'train.seeds': 2,
     },
+    'gpu': {},                      # the `gpu` preset carries its own budget (5 wall minutes per run, 2 seeds)
     'paper': {},                    # SPEC §3 as it stands (GPU; 5 seeds, 500 epochs, FID on 5,000 images)
 }
+REPORT_FID_IMAGES = {'cpu': 512}   # images per side of the reported FID (Table I, Fig. 2); others: train.fid_images
 CLF_EQUAL_TIME = {'cpu': True}   # Table I's CNNs get the unified run's CPU minutes (not a step count)
 FIG3_SEEDS = 1   # the exp_ vs log_ comparison (Fig. 3) trains log_ for the first seed only
 
@@ -267,8 +269,8 @@ def costs_table(R: Repro, arch: str = 'densenet169', seed: int = 0) -> dict:
 
 def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dict]:
     "FID, per-class FID and KID of `n` class-balanced samples of the full run (best-FID generator) against `n` class-balanced test images, beside the real-vs-real floor (validation vs test); None if FID is off."
-    n = n if n is not None else R.preset('full', seed).train.fid_images
-    if not n: return None
+    if not R.preset('full', seed).train.fid_images: return None      # FID off at this preset
+    n = n or REPORT_FID_IMAGES.get(R.preset_name, R.preset('full', seed).train.fid_images)
     f = run_dir(R, 'full', seed)/f'test_fid_{n}.json'
     if f.exists(): return json.loads(f.read_text())
     from histogan_nb.metrics import fid_reference, InceptionFeatures
@@ -323,6 +325,65 @@ def ensure_kernel(name: str = 'python3') -> str:
                     '--display-name', 'Python (histogan_nb)'], check=True, capture_output=True)
     return 'histogan-nb'
 
+# %% ../nbs/13_repro.ipynb #26391fee
+def repro_jobs(R: Repro) -> dict:
+    "Every long computation of the four notebooks, `{key: (function name, args, keys it waits for)}`, in start order."
+    k0, jobs = R.seeds[0], {}
+    for k in R.seeds: jobs[f'full_seed{k}'] = ('unified_run', ('full', k), ())
+    for k in R.seeds: jobs[f'synthetic_seed{k}'] = ('synthetic_set', (k,), (f'full_seed{k}',))
+    jobs[f'fid_seed{k0}'] = ('sample_fid', (k0,), (f'full_seed{k0}',))
+    for v in ('no_cp', 'no_sa', 'baseline'):
+        for k in R.seeds: jobs[f'{v}_seed{k}'] = ('unified_run', (v, k), ())
+    for k in R.seeds[:FIG3_SEEDS]: jobs[f'log__seed{k}'] = ('unified_run', ('log_', k), ())
+    for k in R.seeds:
+        for arch in ARCHS:
+            for syn in (False, True):
+                need = (f'full_seed{k}',) + ((f'synthetic_seed{k}',) if syn else ())
+                jobs[f"{arch}_{'syn' if syn else 'real'}_seed{k}"] = ('baseline', (arch, syn, k), need)
+    return jobs
+
+_WORKER_R = None
+def _worker_init(args: tuple, threads: int):
+    global _WORKER_R
+    torch.set_num_threads(threads)
+    _WORKER_R = setup(*args)
+
+def _worker_job(fn: str, args: tuple):
+    globals()[fn](_WORKER_R, *args)
+
+def prefetch(R: Repro, jobs: int = 1, # worker processes (1: in this process, in order)
+             data: Optional[str] = None, # the `data` argument `R` was set up with (the workers load it again)
+            ) -> dict:
+    "Run `repro_jobs(R)` on `jobs` processes, each job once its inputs are done; returns `{key: wall seconds}`."
+    if jobs < 1: raise ValueError(f"jobs must be at least 1, got {jobs}")
+    todo, done, t0 = repro_jobs(R), {}, time.perf_counter()
+    def finished(key):
+        done[key] = time.perf_counter() - t0
+        R.log(f"prefetch {len(done)}/{len(done) + len(todo) + len(running)}: {key} done")
+    running = {}
+    if jobs == 1:
+        for key in list(todo):
+            fn, args, _ = todo.pop(key); globals()[fn](R, *args); finished(key)
+        return done
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
+    threads = max(1, (os.cpu_count() or 1) // jobs) if R.preset().train.device in ('auto', 'cpu') else torch.get_num_threads()
+    ex = ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn'), initializer=_worker_init,
+                             initargs=((R.preset_name, data, len(R.seeds), str(R.out), R.device), threads))
+    try:
+        while todo or running:
+            ready = [k for k, (_, _, need) in todo.items() if all(n in done for n in need)]
+            for key in ready[:jobs - len(running)]:
+                fn, args, _ = todo.pop(key); running[ex.submit(_worker_job, fn, args)] = key
+            if not running: raise RuntimeError(f"prefetch: jobs {list(todo)} wait for jobs that never ran")
+            for fut in wait(running, return_when=FIRST_COMPLETED)[0]:
+                key = running.pop(fut); fut.result(); finished(key)
+    except BaseException:   # a failed job (or Ctrl-C): stop the other workers too; finished results stay in the store
+        for p in list(getattr(ex, '_processes', {}).values()): p.terminate()
+        ex.shutdown(wait=False, cancel_futures=True); raise
+    ex.shutdown()
+    return done
+
 # %% ../nbs/13_repro.ipynb #93b01464
 def _write_run_json(out: Path, info: dict): (out/'run.json').write_text(json.dumps(info, indent=1, default=str))
 
@@ -332,12 +393,14 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
               seeds: Optional[int] = None, # seeds per row (None: the budget's)
               device: str = 'auto',
               notebooks: tuple = NOTEBOOKS, # which notebooks, in order
+              jobs: int = 1, # worker processes for the long runs before the notebooks (`prefetch`); 1: none
               kernel_name: str = 'python3') -> dict:
     "Execute the reproduction notebooks with papermill into `out`; return the `run.json` contents."
     import papermill as pm
     if preset_name not in REPRO_OVERRIDES: raise ValueError(f"unknown preset {preset_name!r}: choose one of {', '.join(REPRO_OVERRIDES)}")
     bad = [n for n in notebooks if n not in NOTEBOOKS]
     if bad: raise ValueError(f"unknown notebook {bad[0]!r}: choose from {', '.join(NOTEBOOKS)}")
+    if jobs < 1: raise ValueError(f"jobs must be at least 1, got {jobs}")
     if data not in (None, 'toy') and not Path(data).exists(): raise FileNotFoundError(f"data path {data} does not exist")
     out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
     p = repro_preset(preset_name, device=device)
@@ -352,6 +415,15 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
     os.environ['HISTOGAN_REPRO_LOG'] = '1'
     t_all = time.perf_counter()
     try:
+        if jobs > 1:
+            print(f"repro {preset_name}: training the runs on {jobs} processes first (`prefetch`) ...", flush=True)
+            R = setup(preset_name, params['data'], n_seeds, str(out), device)
+            try: info['prefetch'] = dict(jobs=jobs, done_s=prefetch(R, jobs, params['data']))
+            except Exception as e:
+                info.update(status='failed', failed=dict(stage='prefetch', error=f"{type(e).__name__}: {e}"))
+                raise ReproError(f"a prefetch job failed: {type(e).__name__}: {e} (finished runs stay in {out})") from e
+            info['prefetch']['wall_s'] = time.perf_counter() - t_all
+            _write_run_json(out, info)
         for i, name in enumerate(notebooks, 1):
             print(f"[{time.perf_counter() - t_all:7.1f} s] repro {preset_name}: notebook {i}/{len(notebooks)} {name} ...", flush=True)
             t0 = time.perf_counter()

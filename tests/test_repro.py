@@ -10,8 +10,9 @@ def _rows(path):
 
 def test_runner_writes_every_output(tmp_path):
     out = tmp_path/'repro'
-    info = run_repro('smoke', out=out, seeds=2)
+    info = run_repro('smoke', out=out, seeds=2, jobs=2)      # the long runs on 2 worker processes, then the notebooks
     assert info['status'] == 'ok'
+    assert info['prefetch']['jobs'] == 2 and set(info['prefetch']['done_s']) >= {'full_seed1', 'log__seed0', 'densenet169_syn_seed1'}
     run = json.loads((out/'run.json').read_text())
     for k in ('preset', 'data', 'seeds', 'commit', 'machine', 'stages', 'overrides', 'wall_s'): assert k in run, k
     assert run['preset'] == 'smoke' and run['seeds'] == 2 and set(run['stages']) == set(NOTEBOOKS)

@@ -60,7 +60,7 @@ REPRO_OVERRIDES = {
     'smoke': {                      # CI: tiny data, a few steps; the untrained D cannot filter samples yet
         'data.train_count': 128, 'train.syn_filter': False, 'train.syn_ratio': 0.5, 'train.seeds': 1,
     },
-    'cpu': {                        # the real-data reproduction on 2 CPU cores in <= 60 min with 2 seeds
+    'cpu': {                        # the real-data reproduction on 2 CPU cores: 100 min with 2 seeds and jobs=2
         'data.train_count': 8192,   # limited-data regime (paper: 10% of PCam = 32,768)
         'data.valid_count': 1024,   # model-selection split (evaluated 2x per GAN run, 2x per classifier)
         'train.max_steps': 200,     # G steps per unified run (x n_critic 5 x batch 32 = 32,000 real images, ~4 passes)

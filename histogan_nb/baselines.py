@@ -14,7 +14,7 @@ import torchvision
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Preset, TrainConfig, preset, get_device, seed_everything
+from .config import Preset, TrainConfig, preset, get_device, seed_everything, write_atomic
 from .data import open_dataset, load_tensors, to_model_range, from_model_range, write_pcam_h5
 from .selective import sample_latent, selective_mask
 from .metrics import classification_metrics
@@ -300,7 +300,7 @@ def write_synthetic_set(G: nn.Module, # generator (best-FID checkpoint)
     write_pcam_h5(out_root, split, to_uint8_nhwc(x[order]).numpy(), y[order].numpy())
     info = dict(n_per_class=n_per_class, tau=tau, confidence=confidence, z_dim=z_dim, seed=seed, split=split,
                 drawn_per_class=[p[1] for p in parts], kept_fraction=[n_per_class / p[1] for p in parts])
-    (out_root/f'synthetic_{split}.json').write_text(json.dumps(info, indent=1))
+    write_atomic(out_root/f'synthetic_{split}.json', info)
     return out_root
 
 # %% ../nbs/09_baselines.ipynb #8c5ae3cb

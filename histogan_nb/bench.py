@@ -12,7 +12,7 @@ from typing import Optional
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import Preset, preset, get_device, apply_overrides
+from .config import Preset, preset, get_device, apply_overrides, write_atomic
 from .train import make_gan, RealBatches, train_step, d_step, g_step, Dist, set_threads, maybe_compile, unwrap
 
 # %% auto #0
@@ -155,7 +155,7 @@ def run_bench(preset_name: str, # 'smoke', 'cpu', 'paper'
     if print_table: print(format_bench(r))
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_out).write_text(json.dumps(r, indent=1))
+        write_atomic(json_out, r)
     return r
 
 # %% ../nbs/12_bench.ipynb #49e68163

@@ -4,19 +4,19 @@
 
 # %% ../nbs/10_cli.ipynb #9a9856d9
 from __future__ import annotations
-import argparse, csv, json, sys, time
+import argparse, csv, json, os, sys, time, traceback
 from pathlib import Path
 import numpy as np
 import torch
 
-from .config import PRESETS, preset, get_device
+from .config import PRESETS, preset, get_device, atomic_path, write_atomic, save_figure, clean_stale_temps
 from .data import decode_image, fit_size, write_pcam_h5, open_dataset, image_grid, IMAGE_EXTS
 from .train import (fit, load_models, load_checkpoint, check_compatible, predict, generate,
                                NonFiniteLossError)
 
 # %% auto #0
-__all__ = ['CLIError', 'cmd_train', 'cmd_sample', 'cmd_evaluate', 'load_images_for', 'cmd_classify', 'cmd_report', 'cmd_bench',
-           'cmd_repro', 'build_parser', 'main']
+__all__ = ['CLIError', 'out_dir', 'out_file', 'cmd_train', 'cmd_sample', 'cmd_evaluate', 'load_images_for', 'cmd_classify',
+           'cmd_report', 'cmd_bench', 'cmd_repro', 'build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #15b6fd25
 class CLIError(Exception):
@@ -28,6 +28,27 @@ class _Parser(argparse.ArgumentParser):
 def _existing(path: str, what: str) -> Path:
     p = Path(path)
     if not p.exists(): raise CLIError(f"{what} {path} does not exist")
+    return p
+
+def _writable(d: Path, flag: str, path):
+    if not os.access(d, os.W_OK | os.X_OK): raise CLIError(f"{flag} {path}: folder {d} is not writable")
+
+def out_dir(path: str, flag: str = '--out') -> Path:
+    "Folder `path`, created if missing, checked to be a writable folder; its stale temporaries removed."
+    p = Path(path)
+    blocking = next((a for a in (p, *p.parents) if a.exists() and not a.is_dir()), None)
+    if blocking: raise CLIError(f"{flag} {path}: {blocking} is an existing file, not a folder")
+    try: p.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise CLIError(f"{flag} {path}: cannot create the folder ({e.strerror})") from None
+    _writable(p, flag, path); clean_stale_temps(p)
+    return p
+
+def out_file(path: str, flag: str = '--out') -> Path:
+    "File path `path`, checked to not be a folder and to sit in an existing, writable folder."
+    p = Path(path)
+    if p.is_dir(): raise CLIError(f"{flag} {path} is a folder; give a file name")
+    if not p.parent.is_dir(): raise CLIError(f"{flag} {path}: folder {p.parent} does not exist")
+    _writable(p.parent, flag, path)
     return p
 
 # %% ../nbs/10_cli.ipynb #e1875f99
@@ -42,7 +63,9 @@ def _preset_from(args):
 
 def cmd_train(args):
     p = _preset_from(args)
-    s = fit(p, args.out, resume=args.resume, progress=not args.quiet)
+    if args.resume and not (Path(args.out)/'last.pt').is_file():
+        raise CLIError(f"--resume: {Path(args.out)/'last.pt'} does not exist (nothing to resume; check --out)")
+    s = fit(p, out_dir(args.out), resume=args.resume, progress=not args.quiet)
     best = s['best'].get('auc', {})
     print(f"trained {s['steps']} steps in {s['train_s']:.0f} s ({s['images_per_s']:.1f} real images/s); "
           f"best valid AUC {best.get('auc', float('nan')):.3f} at step {best.get('step', '-')}; outputs in {args.out}")
@@ -50,18 +73,21 @@ def cmd_train(args):
 # %% ../nbs/10_cli.ipynb #92b297b1
 def cmd_sample(args):
     G, D, p = load_models(_existing(args.checkpoint, 'checkpoint'), device=get_device(args.device))
-    if args.tau is not None: p.train.tau, p.train.use_sa = args.tau, args.tau > 0
+    if args.tau is not None:
+        if args.tau < 0: raise CLIError(f"--tau must be > 0 (a truncation), or 0 for no truncation; got {args.tau}")
+        p.train.tau, p.train.use_sa = args.tau, args.tau > 0
     if args.n < 1: raise CLIError(f"--n must be at least 1, got {args.n}")
-    K = p.model.num_classes
+    out, K = out_dir(args.out), p.model.num_classes
     images, labels = generate(G, args.n*K, p, seed=args.seed, labels=torch.arange(args.n*K) // args.n)
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     write_pcam_h5(out, args.split, images.permute(0, 2, 3, 1).numpy(), labels.numpy())
-    image_grid(images, labels, n_per_class=min(args.n, 10), title=f"{Path(args.checkpoint).name}, tau={p.train.tau}").savefig(out/'samples.png', dpi=120)
+    fig = image_grid(images, labels, n_per_class=min(args.n, 10), title=f"{Path(args.checkpoint).name}, tau={p.train.tau if p.train.use_sa else 'none'}")
+    save_figure(fig, out/'samples.png', dpi=120)
     print(f"wrote {len(images)} images ({args.n} per class) to {out} (PCam HDF5, split {args.split}) and {out/'samples.png'}")
 
 # %% ../nbs/10_cli.ipynb #156eafcf
 def cmd_evaluate(args):
     from histogan_nb.metrics import classification_metrics, bootstrap_ci, expected_calibration_error
+    target = out_file(args.out) if args.out else None
     G, D, p = load_models(_existing(args.checkpoint, 'checkpoint'), device=get_device(args.device))
     ds = open_dataset(_existing(args.data, 'data path'), args.split, image_size=p.model.image_size, crop=p.data.crop)
     from histogan_nb.data import load_tensors
@@ -71,7 +97,7 @@ def cmd_evaluate(args):
     res['ece'] = expected_calibration_error(y, probs)
     for m in ('accuracy', 'auc', 'sensitivity', 'specificity'): res[f'{m}_ci95'] = list(bootstrap_ci(y, probs[:, 1], metric=m, seed=0))
     text = json.dumps(res, indent=1, default=float)
-    if args.out: Path(args.out).write_text(text)
+    if target: write_atomic(target, text)
     print(text)
 
 # %% ../nbs/10_cli.ipynb #02fe9c66
@@ -86,12 +112,13 @@ def load_images_for(p, files) -> torch.Tensor:
     return torch.stack(out)
 
 def cmd_classify(args):
+    target = out_file(args.out)
     G, D, p = load_models(_existing(args.checkpoint, 'checkpoint'), device=get_device(args.device))
     root = _existing(args.images, 'image folder')
     files = sorted(f for f in root.rglob('*') if f.suffix.lower() in IMAGE_EXTS)
     if not files: raise CLIError(f"no images ({', '.join(IMAGE_EXTS)}) under {root}")
     probs = predict(D, load_images_for(p, files))[:, 1].numpy()
-    with open(args.out, 'w', newline='') as fh:
+    with atomic_path(target) as tmp, open(tmp, 'w', newline='') as fh:
         w = csv.writer(fh); w.writerow(['path', 'p_tumour', 'label'])
         w.writerows([str(f), f'{q:.6f}', int(q > 0.5)] for f, q in zip(files, probs))
     print(f"classified {len(files)} images -> {args.out}")
@@ -99,7 +126,7 @@ def cmd_classify(args):
 # %% ../nbs/10_cli.ipynb #962f7364
 def cmd_report(args):
     from histogan_nb.data import data_report
-    data_report(_existing(args.data, 'data path'), out_dir=args.out)
+    data_report(_existing(args.data, 'data path'), out_dir=out_dir(args.out) if args.out else None)
 
 def cmd_bench(args):
     from histogan_nb.bench import run_bench
@@ -117,6 +144,7 @@ def _common(sp, checkpoint=False, device=True):
 def build_parser() -> argparse.ArgumentParser:
     "The `histogan` argument parser with its subcommands."
     ap = _Parser(prog='histogan', description='Unified ViT conditional GAN for histopathology: train, sample, evaluate, classify.')
+    ap.add_argument('--debug', action='store_true', help='on an error, print the traceback too')
     sub = ap.add_subparsers(dest='command', required=True, parser_class=_Parser)
     t = sub.add_parser('train', help='train G and D with Algorithm 1')
     t.add_argument('--preset', required=True, help=f"one of {', '.join(PRESETS)}")
@@ -150,18 +178,23 @@ def build_parser() -> argparse.ArgumentParser:
 # %% ../nbs/10_cli.ipynb #dca93aff
 def main(argv=None) -> int:
     "Entry point of the `histogan` console script."
-    argv = sys.argv[1:] if argv is None else argv
-    ap = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv; argv = [a for a in argv if a != '--debug']
+    cmd = argv[0] if argv and not argv[0].startswith('-') else ''
+    def fail(e, code=2):
+        if debug: traceback.print_exc()
+        mine = isinstance(e, (CLIError, ValueError, FileNotFoundError, FileExistsError, NonFiniteLossError))
+        msg = (str(e).strip().splitlines() or [''])[0] or type(e).__name__
+        print(f"histogan{' ' + cmd if cmd else ''}: error: {msg if mine else f'{type(e).__name__}: {msg}'}", file=sys.stderr)
+        return code
     try:
-        args = ap.parse_args(argv)
+        args = build_parser().parse_args(argv)
         if getattr(args, 'preset', None) and args.preset not in PRESETS:
             raise CLIError(f"unknown preset {args.preset!r}: choose one of {', '.join(PRESETS)}")
         args.func(args)
     except SystemExit as e: return e.code or 0          # --help
-    except (CLIError, ValueError, FileNotFoundError, NonFiniteLossError, RuntimeError) as e:
-        cmd = argv[0] if argv and not argv[0].startswith('-') else ''
-        print(f"histogan{' ' + cmd if cmd else ''}: error: {e}".splitlines()[0], file=sys.stderr)
-        return 2
+    except KeyboardInterrupt as e: return fail(CLIError('interrupted'), 130)
+    except Exception as e: return fail(e)
     return 0
 
 # %% ../nbs/10_cli.ipynb #45daf87e

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PRESETS', 'repo_root', 'default_data_path', 'DataConfig', 'ModelConfig', 'TrainConfig', 'Preset', 'preset',
-           'apply_overrides', 'get_device', 'seed_everything']
+__all__ = ['PRESETS', 'POSITIVE', 'UNIT', 'CONFIG_RULES', 'repo_root', 'default_data_path', 'DataConfig', 'ModelConfig',
+           'TrainConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'get_device', 'seed_everything',
+           'atomic_path', 'write_atomic', 'save_figure', 'clean_stale_temps']
 
 # %% ../nbs/00_config.ipynb #40be2d3b
 def repo_root() -> Path:
@@ -153,6 +154,39 @@ def preset(name: str, **overrides) -> Preset:
     if name not in PRESETS: raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     return apply_overrides(PRESETS[name](), overrides)
 
+# %% ../nbs/00_config.ipynb #e2b020f2
+def _int(lo=0): return (lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo, f'an integer >= {lo}')
+def _pos(v): return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v > 0
+def _unit(v): return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1
+def _opt(rule): ok, what = rule; return (lambda v: v is None or ok(v), f'None or {what}')
+POSITIVE, UNIT = (_pos, 'a number > 0'), (_unit, 'a number in [0, 1)')
+def _one_of(*names): return (lambda v: v in names, f"one of {', '.join(map(repr, names))}")
+
+CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
+    'data': dict(crop=_one_of('center_crop', 'resize')),
+    'model': dict(image_size=_int(8), num_classes=_int(2), z_chunk=_int(1), g_dim=_int(1), d_dim=_int(1), d_patch=_int(1)),
+    'train': dict(batch_size=_int(1), n_critic=_int(1), lr_g=POSITIVE, lr_d=POSITIVE,
+                  betas=(lambda v: isinstance(v, tuple) and len(v) == 2 and all(map(_unit, v)), 'a pair of numbers in [0, 1), e.g. 0.0,0.99'),
+                  lambda_gp=(lambda v: _pos(v) or v == 0, 'a number >= 0'), gp_every=_int(1),
+                  weighting=_one_of('exp_', 'log_', 'plain'), tau=POSITIVE, epochs=POSITIVE,
+                  confidence=(lambda v: _unit(v) or v == 1, 'a number in [0, 1] (1 keeps no synthetic sample)'),
+                  max_steps=_opt(_int(0)), eval_every=_int(0), fid_images=_int(0), max_minutes=_opt(POSITIVE),
+                  ckpt_every=_int(0), log_every=_int(0), seed=_int(0), seeds=_int(1), threads=_int(0), ema=_opt(UNIT),
+                  s_min=(lambda v: v is None or (isinstance(v, (int, float)) and np.isfinite(v)), 'None or a finite number'),
+                  clf_epochs=POSITIVE, clf_max_steps=_opt(_int(0)), clf_max_minutes=_opt(POSITIVE), clf_batch_size=_int(1),
+                  clf_optimizer=_one_of('adam', 'sgd'), clf_lr=POSITIVE, clf_weight_decay=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
+                  clf_eval_every=_int(0), clf_stem=_one_of('imagenet', 'small'), syn_ratio=(lambda v: _pos(v) or v == 0, 'a number >= 0')),
+}
+
+def check_config(p: Preset) -> Preset:
+    "`p` itself if every field in `CONFIG_RULES` is in range; else a ValueError naming the field and its valid values."
+    for section, rules in CONFIG_RULES.items():
+        cfg = getattr(p, section)
+        for name, (ok, what) in rules.items():
+            v = getattr(cfg, name)
+            if not ok(v): raise ValueError(f"{section}.{name}={v!r}: must be {what}")
+    return p
+
 # %% ../nbs/00_config.ipynb #f00750e5
 def _number(value: str):
     for t in (int, float):
@@ -186,8 +220,9 @@ def apply_overrides(p: Preset, overrides: Union[dict, list, None]) -> Preset:
         if cfg is None: raise ValueError(f"unknown config section in {key!r}: use data., model. or train.")
         names = [f.name for f in dataclasses.fields(cfg)]
         if name not in names: raise ValueError(f"unknown field {key!r}: {section} has {', '.join(names)}")
-        setattr(cfg, name, _parse(value, getattr(cfg, name)))
-    return p
+        try: setattr(cfg, name, _parse(value, getattr(cfg, name)))
+        except ValueError as e: raise ValueError(f"{key}: {e}") from None
+    return check_config(p)
 
 # %% ../nbs/00_config.ipynb #bc02ce6a
 def get_device(name: str = 'auto') -> torch.device:
@@ -200,3 +235,51 @@ def get_device(name: str = 'auto') -> torch.device:
 def seed_everything(seed: int):
     "Seed Python, NumPy and torch (all devices)."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+
+# %% ../nbs/00_config.ipynb #ac81a40a
+import contextlib, json, re
+
+def _temp_name(path: Path) -> Path: return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+_TEMP = re.compile(r'^\..+\.(\d+)\.tmp(\.[^.]*)?$')
+
+def _fsync(path: Path, directory: bool = False):
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try: os.fsync(fd)
+    except OSError: pass           # some file systems cannot fsync a folder
+    finally: os.close(fd)
+
+@contextlib.contextmanager
+def atomic_path(path: Union[str, Path]):
+    "Yield a temporary path beside `path`; on success fsync it and rename it onto `path`, on an error remove it."
+    path = Path(path); tmp = _temp_name(path)
+    try:
+        yield tmp
+        _fsync(tmp); os.replace(tmp, path); _fsync(path.parent, directory=True)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
+
+def write_atomic(path: Union[str, Path], content: Union[str, bytes, dict, list]) -> Path:
+    "Write text, bytes or (as indented JSON) a dict/list to `path` whole; returns `path`."
+    if isinstance(content, (dict, list)): content = json.dumps(content, indent=1, default=float)
+    with atomic_path(path) as tmp: (tmp.write_bytes if isinstance(content, bytes) else tmp.write_text)(content)
+    return Path(path)
+
+def save_figure(fig, path: Union[str, Path], **savefig_kw) -> Path:
+    "`fig.savefig` to `path` whole."
+    with atomic_path(path) as tmp: fig.savefig(tmp, **savefig_kw)
+    return Path(path)
+
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0); return True
+    except ProcessLookupError: return False
+    except PermissionError: return True
+
+def clean_stale_temps(folder: Union[str, Path]) -> list:
+    "Remove the `atomic_path` temporaries in `folder` whose writing process is gone; returns what was removed."
+    folder, gone = Path(folder), []
+    if not folder.is_dir(): return gone
+    for f in folder.iterdir():
+        m = _TEMP.match(f.name)
+        if m and f.is_file() and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            f.unlink(missing_ok=True); gone.append(f)
+    return gone

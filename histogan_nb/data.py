@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #e7fdaa97
 from __future__ import annotations
-import argparse, gzip, hashlib, json, os, shutil, sys, time, urllib.error, urllib.parse, urllib.request
+import argparse, contextlib, gzip, hashlib, json, math, os, shutil, sys, time, urllib.error, urllib.parse, urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
-from .config import DataConfig, default_data_path, repo_root
+from .config import DataConfig, default_data_path, repo_root, atomic_path, write_atomic, save_figure, clean_stale_temps
 
 # %% auto #0
 __all__ = ['SPLITS', 'IMAGE_EXTS', 'CROPS', 'PCAM_URL', 'PCAM_MD5', 'canonical_split', 'pcam_name', 'write_pcam_h5', 'chw',
@@ -38,29 +38,53 @@ def pcam_name(split: str, kind: str) -> str:
     return f"camelyonpatch_level_2_split_{canonical_split(split)}_{kind}.h5"
 
 # %% ../nbs/00_data.ipynb #0248acb4
-def _atomic_path(path: Path) -> Path: return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
 def write_pcam_h5(root: Union[str, Path],  # folder to write into (created if missing)
                   split: str,              # 'train', 'valid' (or 'val') or 'test'
                   images: np.ndarray,      # (N, H, W, 3) uint8 patches
                   labels: Sequence[int]):  # N integer labels
-    "Write PCam-format `x` (N,H,W,3) uint8 and `y` (N,1,1,1) uint8 files for `split`; returns both paths."
+    "Write PCam-format `x` (N,H,W,3) uint8 and `y` (N,1,1,1) uint8 files for `split`, as a pair; returns both paths."
     images, labels = np.asarray(images), np.asarray(labels).reshape(-1)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"images must be (N, H, W, 3) uint8, got {images.shape} {images.dtype}")
     if len(labels) != len(images): raise ValueError(f"{len(images)} images but {len(labels)} labels")
-    root = Path(root); root.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for kind, arr in (('y', labels.astype(np.uint8).reshape(-1, 1, 1, 1)), ('x', images)):
-        path = root/pcam_name(split, kind); tmp_path = _atomic_path(path)
-        with h5py.File(tmp_path, 'w') as f: f.create_dataset(kind, data=arr)
-        os.replace(tmp_path, path); paths.append(path)
-    return paths[1], paths[0]
+    root = Path(root); root.mkdir(parents=True, exist_ok=True); clean_stale_temps(root)
+    pair = os.urandom(8).hex()            # both files carry it: a reader refuses x and y from different writes
+    with contextlib.ExitStack() as stack:  # both temporaries complete before either rename
+        for kind, arr in (('x', images), ('y', labels.astype(np.uint8).reshape(-1, 1, 1, 1))):
+            with h5py.File(stack.enter_context(atomic_path(root/pcam_name(split, kind))), 'w') as f:
+                f.create_dataset(kind, data=arr); f.attrs['histogan_pair'] = pair
+    return root/pcam_name(split, 'x'), root/pcam_name(split, 'y')
 
 # %% ../nbs/00_data.ipynb #b021df49
 def chw(a: np.ndarray) -> torch.Tensor:
     "An (H, W, 3) uint8 array as a contiguous (3, H, W) tensor (a numpy copy: faster than torch's permute)."
     return torch.from_numpy(a.transpose(2, 0, 1).copy())
+
+_DAMAGED = "a damaged or incomplete download? Fetch it again (download_pcam checks PCam's md5 sums)"
+
+def _open_h5(path: Path):
+    "h5py.File(path, 'r'), or a ValueError naming the file when it is not a readable HDF5 file."
+    try: return h5py.File(path, 'r')
+    except OSError as e:
+        size = path.stat().st_size if path.exists() else 0
+        raise ValueError(f"{path}: not a readable HDF5 file ({size:,} bytes; {str(e).split(';')[0].strip()}): {_DAMAGED}") from None
+
+def _dataset(f, path: Path, name: str):
+    "Dataset `name` of open file `f`, checked to exist, to be a dataset, and to store what it declares."
+    if name not in f: raise ValueError(f"{path}: no dataset {name!r} (found {list(f.keys())})")
+    d = f[name]
+    if not isinstance(d, h5py.Dataset): raise ValueError(f"{path}: {name!r} is an HDF5 {type(d).__name__.lower()}, expected a dataset")
+    if d.chunks is None: have, want, unit = d.id.get_storage_size(), d.size*d.dtype.itemsize, 'bytes'
+    else: have, want, unit = d.id.get_num_chunks(), math.prod(-(-s//c) for s, c in zip(d.shape, d.chunks)), 'chunks'
+    if have < want:
+        raise ValueError(f"{path}: {name!r} declares {d.shape[0]:,} rows {d.shape[1:]} but stores only {have:,} of "
+                         f"{want:,} {unit}: a half-written or truncated file? {_DAMAGED}")
+    return d
+
+def _read(d, index, path: Path) -> np.ndarray:
+    "d[index], or a ValueError naming the file when HDF5 cannot read it (a corrupt chunk)."
+    try: return d[index]
+    except OSError as e: raise ValueError(f"{path}: could not read {d.name!r}[{index}] ({str(e).split(';')[0].strip()}): {_DAMAGED}") from None
 
 class PCamH5(Dataset):
     "Official PCam HDF5 split: lazy `(uint8 (3,96,96) tensor, int label)` items, one file handle per process."
@@ -72,45 +96,57 @@ class PCamH5(Dataset):
             if not p.is_file(): raise FileNotFoundError(f"{p}: PCam file missing (expected beside {self.x_path.name})")
         self.shape = self._check_x()
         self.labels = self._read_labels()
-        if len(self.labels) != self.shape[0]:
-            raise ValueError(f"{self.x_path.name} holds {self.shape[0]} images but {self.y_path.name} holds "
-                             f"{len(self.labels)} labels (x/y length mismatch in {self.root})")
+        self._check_pair()
         self.patch_size, self._h5, self._pid = self.shape[1], None, None
 
     def _check_x(self):
-        with h5py.File(self.x_path, 'r') as f:
-            if 'x' not in f: raise ValueError(f"{self.x_path}: no dataset 'x' (found {list(f.keys())})")
-            x = f['x']; shape, dtype = x.shape, x.dtype
-        if len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2]:
-            raise ValueError(f"{self.x_path}: wrong shape {shape} for 'x', expected (N, H, H, 3) RGB patches")
-        if dtype != np.uint8: raise ValueError(f"{self.x_path}: wrong dtype {dtype} for 'x', expected uint8")
+        with _open_h5(self.x_path) as f:
+            x = _dataset(f, self.x_path, 'x'); shape, dtype = x.shape, x.dtype
+            if len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2]:
+                raise ValueError(f"{self.x_path}: wrong shape {shape} for 'x', expected (N, H, H, 3) RGB patches")
+            if dtype != np.uint8: raise ValueError(f"{self.x_path}: wrong dtype {dtype} for 'x', expected uint8")
+            rows = np.unique(np.linspace(0, shape[0] - 1, min(16, shape[0])).astype(int))
+            black = sum(not _read(x, int(i), self.x_path).any() for i in rows)
+            if black > len(rows)//2:
+                raise ValueError(f"{self.x_path}: {black} of {len(rows)} sampled patches are entirely black (zeros): "
+                                 "unwritten data in a half-written or damaged file?")
         return shape
 
     def _read_labels(self):
-        with h5py.File(self.y_path, 'r') as f:
-            if 'y' not in f: raise ValueError(f"{self.y_path}: no dataset 'y' (found {list(f.keys())})")
-            y = f['y']
+        with _open_h5(self.y_path) as f:
+            y = _dataset(f, self.y_path, 'y')
             if y.ndim not in (1, 4) or y.shape[1:] not in ((), (1, 1, 1)):
                 raise ValueError(f"{self.y_path}: wrong shape {y.shape} for 'y', expected (N, 1, 1, 1)")
-            y = y[...].reshape(-1)
+            if y.shape[0] != self.shape[0]:   # before reading: a damaged file can declare any length
+                raise ValueError(f"{self.x_path.name} holds {self.shape[0]} images but {self.y_path.name} holds "
+                                 f"{y.shape[0]} labels (x/y length mismatch in {self.root})")
+            y = _read(y, slice(None), self.y_path).reshape(-1)
         if not np.issubdtype(y.dtype, np.integer): raise ValueError(f"{self.y_path}: wrong dtype {y.dtype} for 'y', expected integers")
         bad = np.setdiff1d(np.unique(y), [0, 1])
         if len(bad): raise ValueError(f"{self.y_path}: labels {bad.tolist()} outside the known classes {self.classes}")
         return y.astype(np.int64)
+
+    def _check_pair(self):
+        marks = []
+        for p in (self.x_path, self.y_path):
+            with _open_h5(p) as f: marks.append(f.attrs.get('histogan_pair'))
+        if None not in marks and marks[0] != marks[1]:
+            raise ValueError(f"{self.x_path.name} and {self.y_path.name} in {self.root} come from different writes "
+                             "(an interrupted write_pcam_h5?): write the split again")
 
     def _x(self):
         if self._pid != os.getpid(): self._h5, self._pid = h5py.File(self.x_path, 'r')['x'], os.getpid()
         return self._h5
     def __getstate__(self): return {**self.__dict__, '_h5': None, '_pid': None}
     def __len__(self): return len(self.labels)
-    def __getitem__(self, i): return chw(self._x()[int(i)]), int(self.labels[i])
+    def __getitem__(self, i): return chw(_read(self._x(), int(i), self.x_path)), int(self.labels[i])
 
     def read(self, indices: np.ndarray, block: int = 2048) -> np.ndarray:
         "Images at sorted `indices` as (n, H, W, 3) uint8, read in contiguous blocks (fast for subsets)."
         out, x = np.empty((len(indices), *self.shape[1:]), np.uint8), self._x()
         for s in range(0, len(indices), block):
             idx = indices[s:s+block]; lo, hi = int(idx[0]), int(idx[-1]) + 1
-            out[s:s+len(idx)] = x[lo:hi][idx - lo] if hi - lo <= 4*len(idx) else np.stack([x[int(i)] for i in idx])
+            out[s:s+len(idx)] = _read(x, slice(lo, hi), self.x_path)[idx - lo] if hi - lo <= 4*len(idx) else np.stack([_read(x, int(i), self.x_path) for i in idx])
         return out
 
 # %% ../nbs/00_data.ipynb #73afdca0
@@ -175,9 +211,7 @@ def _file_key(files: list, classes: list) -> str:
     return h.hexdigest()[:16]
 
 def _save_npy(path: Path, arr: np.ndarray):
-    tmp_path = _atomic_path(path)
-    with open(tmp_path, 'wb') as f: np.save(f, arr)
-    os.replace(tmp_path, path)
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f: np.save(f, arr)
 
 def build_cache(files: list, cache_path: Path, workers: int = 0, progress: bool = True) -> np.ndarray:
     "Decode `files` into one (N, H, W, 3) uint8 array saved at `cache_path` (atomic); returns it."
@@ -298,7 +332,7 @@ def _is_pcam(path: Path, split: str) -> bool:
 
 def open_dataset(path: Union[str, Path],   # folder of PCam .h5 files, or a class-folder tree
                  split: str,               # 'train', 'valid' (or 'val'), 'test'
-                 image_size: int = 96,     # S: side of the returned patches
+                 image_size: Optional[int] = 96, # S: side of the returned patches (None: the patches' own size)
                  crop: str = 'center_crop',# 'center_crop' or 'resize'
                  count=None,               # stratified subset: int >= 1 number, float < 1 fraction, None all
                  seed: int = 0,            # seed of the subset
@@ -313,7 +347,7 @@ def open_dataset(path: Union[str, Path],   # folder of PCam .h5 files, or a clas
         base = PatchFolder(path, split, cache_dir=cache_dir, progress=progress)
     else:
         raise FileNotFoundError(f"{path}: neither {pcam_name(split, 'x')} nor a {canonical_split(split)}/<label>/ folder found")
-    return PatchSet(base, stratified_indices(base.labels, count, seed), image_size, crop)
+    return PatchSet(base, stratified_indices(base.labels, count, seed), image_size or base.patch_size, crop)
 
 def open_from_config(data_cfg: DataConfig, split: str, image_size: int, cache_dir=None, progress: bool = True) -> PatchSet:
     "`open_dataset` with the path, crop, `{split}_count` and seed of a `DataConfig`."
@@ -371,9 +405,8 @@ def fetch(url: str, dest: Path, timeout: float = 60, block: int = 1 << 20) -> Pa
 
 def gunzip(src: Path, dest: Path) -> Path:
     "Decompress `src` into `dest` atomically."
-    tmp_path = _atomic_path(dest)
-    with gzip.open(src, 'rb') as fi, open(tmp_path, 'wb') as fo: shutil.copyfileobj(fi, fo, 1 << 20)
-    os.replace(tmp_path, dest); return dest
+    with atomic_path(dest) as tmp, gzip.open(src, 'rb') as fi, open(tmp, 'wb') as fo: shutil.copyfileobj(fi, fo, 1 << 20)
+    return dest
 
 def download_pcam(root: Union[str, Path],            # folder for the .h5 files (created)
                   splits: Sequence[str] = SPLITS,    # which splits
@@ -442,18 +475,19 @@ def data_report(path: Union[str, Path], out_dir: Union[str, Path, None] = None, 
     if out_dir: Path(out_dir).mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
         if not (_is_pcam(path, split) or (path/split).is_dir() or (split == 'valid' and (path/'val').is_dir())): continue
-        ds = open_dataset(path, split, cache_dir=cache_dir, progress=progress).base
+        ds = open_dataset(path, split, image_size=None, cache_dir=cache_dir, progress=progress).base   # any patch size
         counts = np.bincount(ds.labels, minlength=len(ds.classes))
         rep['format'] = type(ds).__name__
         rep['splits'][split] = {'counts': {c: int(n) for c, n in zip(ds.classes, counts)}, 'total': int(len(ds)),
                                 'patch_size': int(ds.patch_size), 'mean_rgb': _mean_rgb(ds, ds.labels, ds.classes)}
         fig = example_grid(ds, n_examples, title=f"{path.name} / {split}")
         if out_dir:
-            f = Path(out_dir)/f"examples_{split}.png"; fig.savefig(f, dpi=100); rep['figures'].append(str(f))
+            f = Path(out_dir)/f"examples_{split}.png"; rep['figures'].append(str(f))
+            save_figure(fig, f, dpi=100)
         if show: plt.show()
         plt.close(fig)
     if not rep['splits']: raise FileNotFoundError(f"{path}: no PCam .h5 files and no train/valid/test folders")
-    if out_dir: (Path(out_dir)/'data_report.json').write_text(json.dumps(rep, indent=1))
+    if out_dir: write_atomic(Path(out_dir)/'data_report.json', rep)
     return rep
 
 def format_report(rep: dict) -> str:

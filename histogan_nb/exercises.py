@@ -16,7 +16,7 @@ from .vit import window_partition, window_reverse
 from .losses import gradient_penalty, MultiLossWeighting
 from .selective import truncated_normal, selective_mask, selected_class_loss
 from .generator import upsample, g_stage_dims, g_stage_sizes
-from .config import ModelConfig
+from .config import ModelConfig, write_atomic
 
 # %% auto #0
 __all__ = ['NOT_IMPLEMENTED', 'BEGIN', 'STUB', 'END', 'ANSWER_PLACEHOLDER', 'CheckResult', 'Wrong', 'checker', 'call_student',
@@ -629,7 +629,7 @@ def write_student_version(src, # an exercise notebook, or a folder of them
     for s, d in pairs:
         d.parent.mkdir(parents=True, exist_ok=True)
         nb = student_notebook(json.loads(s.read_text()), s.name)
-        d.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+        write_atomic(d, json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     return [d for _, d in pairs]
 
 def main(argv: Optional[list] = None):

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
-from .config import get_device, repo_root
+from .config import get_device, repo_root, atomic_path
 
 # %% auto #0
 __all__ = ['FID_HELPER_FILE', 'classification_metrics', 'mean_std_values', 'mean_std', 'bootstrap_ci',
@@ -354,8 +354,7 @@ def real_stats(extractor_name: str, # e.g. `InceptionFeatures().name`
     f = np.asarray(features_fn(), dtype=np.float32)
     mu, sigma = gaussian_stats(f)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + f'.tmp{os.getpid()}.npz')
-    np.savez(tmp, features=f, mu=mu, sigma=sigma); os.replace(tmp, p)
+    with atomic_path(p) as tmp: np.savez(tmp, features=f, mu=mu, sigma=sigma)
     return dict(features=f, mu=mu, sigma=sigma, path=p, cached=False)
 
 # %% ../nbs/08_metrics.ipynb #09f51205

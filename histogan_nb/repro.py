@@ -11,7 +11,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from .config import Preset, preset, apply_overrides, repo_root, default_data_path
+from .config import Preset, preset, apply_overrides, repo_root, default_data_path, write_atomic
 from .metrics import classification_metrics, mean_std
 
 # %% auto #0
@@ -60,7 +60,7 @@ REPRO_OVERRIDES = {
     'smoke': {                      # CI: tiny data, a few steps; the untrained D cannot filter samples yet
         'data.train_count': 128, 'train.syn_filter': False, 'train.syn_ratio': 0.5, 'train.seeds': 1,
     },
-    'cpu': {                        # the real-data reproduction on 2 CPU cores in <= 60 min with 2 seeds
+    'cpu': {                        # the real-data reproduction on 2 CPU cores: 100 min with 2 seeds and jobs=2
         'data.train_count': 8192,   # limited-data regime (paper: 10% of PCam = 32,768)
         'data.valid_count': 1024,   # model-selection split (evaluated 2x per GAN run, 2x per classifier)
         'train.max_steps': 200,     # G steps per unified run (x n_critic 5 x batch 32 = 32,000 real images, ~4 passes)
@@ -173,7 +173,7 @@ def test_metrics(R: Repro, variant: str, seed: int) -> dict:
     _, D, _ = load_models(best_checkpoint(R, variant, seed, 'cls'))
     x, y = R.data['test']
     m = classification_metrics(torch.as_tensor(y).numpy(), predict(D, x)[:, 1].numpy())
-    f.write_text(json.dumps(m, indent=1)); return m
+    write_atomic(f, m); return m
 
 # %% ../nbs/13_repro.ipynb #c1aa19ae
 def filter_keeps_enough(G, D, p: Preset, n: int = 32, max_draws: int = 10) -> bool:
@@ -206,7 +206,7 @@ def synthetic_set(R: Repro, seed: int) -> Path:
     write_synthetic_set(G, D if filtered else None, n_per_class, out_root=root, confidence=conf if filtered else None, **kw)
     info = json.loads((root/'synthetic_train.json').read_text())
     info.update(checkpoint=ckpt.name, filtered=filtered, wall_s=time.perf_counter() - t0)
-    (root/'synthetic_train.json').write_text(json.dumps(info, indent=1))
+    write_atomic(root/'synthetic_train.json', info)
     R.log(f"synthetic set seed {seed}: {2*n_per_class} images from {ckpt.name} in {info['wall_s']:.0f} s")
     return root
 
@@ -221,7 +221,7 @@ def baseline(R: Repro, arch: str, with_synthetic: bool, seed: int) -> dict:
         q.train.clf_max_minutes, q.train.clf_max_steps = unified_run(R, 'full', seed)['cpu_s']/60, None
     r = run_baseline(arch, q, with_synthetic, syn, seed, R.data, progress=False)
     r.pop('history', None)
-    f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(r, indent=1, default=float))
+    f.parent.mkdir(parents=True, exist_ok=True); write_atomic(f, r)
     R.log(f"baseline {arch} {'+syn' if with_synthetic else 'real'} seed {seed}: AUC {r['auc']:.3f} in {r['wall_s']:.0f} s")
     return r
 
@@ -249,8 +249,8 @@ def to_markdown(df) -> str:
 
 def write_table(df, out: Path, name: str, note: str = '') -> Path:
     "`{out}/{name}.csv` and `{out}/{name}.md` (the note goes under the Markdown table)."
-    out = Path(out); df.to_csv(out/f'{name}.csv', index=False)
-    (out/f'{name}.md').write_text(to_markdown(df) + (f'\n{note}\n' if note else ''))
+    out = Path(out); write_atomic(out/f'{name}.csv', df.to_csv(index=False))
+    write_atomic(out/f'{name}.md', to_markdown(df) + (f'\n{note}\n' if note else ''))
     return out/f'{name}.csv'
 
 # %% ../nbs/13_repro.ipynb #6fca2b99
@@ -278,7 +278,7 @@ def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dic
     G, _, p = load_models(best_checkpoint(R, 'full', seed, 'fid'))
     ev = fid_reference(InceptionFeatures(), *R.data['test'], n, *R.data['valid'])
     fake, labels = generate(G, ev.n, p, seed=4321)
-    res = ev.score(fake, labels); f.write_text(json.dumps(res, indent=1, default=float))
+    res = ev.score(fake, labels); write_atomic(f, res)
     R.log(f"FID/KID of {res['n_fake']} samples vs {res['n_real']} class-balanced test images: FID {res['fid']:.1f} "
           f"(real-vs-real floor {res['fid_floor']:.1f}), KID {res['kid']:.4f}")
     return res
@@ -385,7 +385,7 @@ def prefetch(R: Repro, jobs: int = 1, # worker processes (1: in this process, in
     return done
 
 # %% ../nbs/13_repro.ipynb #93b01464
-def _write_run_json(out: Path, info: dict): (out/'run.json').write_text(json.dumps(info, indent=1, default=str))
+def _write_run_json(out: Path, info: dict): write_atomic(out/'run.json', json.dumps(info, indent=1, default=str))
 
 def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
               data: Optional[str] = None, # None: toy at smoke, the preset's data otherwise; 'toy'; or a path

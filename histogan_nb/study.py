@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, os, shutil, subprocess, sys, time
 from pathlib import Path
 from typing import Optional
+from .config import write_atomic
 from .train import score_run
 
 # %% auto #0
@@ -31,7 +32,8 @@ def train_variants(variants: dict, # name -> {'section.field': value} overrides 
             name = queue.pop(0)
             sets = [a for k, v in {**base, **variants[name]}.items() for a in ('--set', f'{k}={v}')]
             cmd = [sys.executable, '-m', 'histogan_nb.cli', 'train', '--preset', preset_name, '--out', str(out/name),
-                   '--quiet', *(['--data', str(data)] if data else []), *sets]
+                   '--quiet', *(['--data', str(data)] if data else []), *sets,
+                   *(['--resume'] if (out/name/'last.pt').exists() else [])]   # an interrupted study goes on
             running.append((name, subprocess.Popen(cmd, env=env, stdout=open(out/f'{name}.log', 'w'), stderr=subprocess.STDOUT)))
         time.sleep(1)
         for name, pr in list(running):
@@ -107,5 +109,5 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                resnet34_cpu_minutes=resnet34['cpu_s']/60, resnet34_best_step=resnet34['best_step'],
                n_test=len(y), data=p.data.resolved_path(), torch_threads=p.train.threads,
                machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
-    if out_json: Path(out_json).write_text(json.dumps(res, indent=1, default=float))
+    if out_json: write_atomic(out_json, res)
     return res

@@ -5,7 +5,7 @@
 # %% ../nbs/07_train.ipynb #d0d24813
 from __future__ import annotations
 import contextlib, copy, csv, math, os, time, json
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from typing import Callable, Optional
 import numpy as np
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Preset, preset, get_device, seed_everything
+from .config import Preset, preset, get_device, seed_everything, check_config, atomic_path, write_atomic, save_figure, clean_stale_temps
 from .data import open_from_config, load_tensors, to_model_range, from_model_range, image_grid
 from .discriminator import build_models
 from .vit import double_backward_attention
@@ -25,12 +25,13 @@ from .diffaugment import diff_augment
 from .metrics import classification_metrics, fid_reference, dataset_key
 
 # %% auto #0
-__all__ = ['LOG_COLUMNS', 'Dist', 'init_distributed', 'RealBatches', 'unwrap', 'GAN', 'make_gan', 'set_threads', 'maybe_compile',
-           'autocast', 'fake_batch', 'floor_log_weights', 'd_step', 'g_step', 'ema_update', 'train_step', 'predict',
-           'generate', 'evaluate', 'better', 'atomic_save', 'state_dict', 'load_checkpoint', 'check_compatible',
-           'restore', 'preset_from_checkpoint', 'load_models', 'NonFiniteLossError', 'StepLog', 'load_split',
-           'total_steps', 'fid_cache_key', 'make_fid_evaluator', 'fit', 'toy_data', 'read_log', 'smooth', 'plot_losses',
-           'score_run']
+__all__ = ['LOG_COLUMNS', 'RESUME_MAY_CHANGE', 'Dist', 'init_distributed', 'RealBatches', 'unwrap', 'GAN', 'make_gan',
+           'set_threads', 'maybe_compile', 'autocast', 'fake_batch', 'floor_log_weights', 'd_step', 'g_step',
+           'ema_update', 'train_step', 'predict', 'generate', 'evaluate', 'better', 'nonfinite_entries', 'check_finite',
+           'atomic_save', 'state_dict', 'load_checkpoint', 'check_compatible', 'restore', 'preset_from_checkpoint',
+           'load_models', 'NonFiniteLossError', 'StepLog', 'load_split', 'total_steps', 'fid_cache_key',
+           'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'fit', 'toy_data', 'read_log',
+           'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/07_train.ipynb #db643be0
 @dataclass
@@ -259,10 +260,26 @@ def better(new: dict, best: Optional[dict], key: str) -> bool:
     return a > b
 
 # %% ../nbs/07_train.ipynb #278c2604
-def atomic_save(obj, path):
-    "torch.save to `path` through a temporary file and a rename."
-    path = Path(path); tmp = path.with_name(path.name + '.tmp')
-    torch.save(obj, tmp); os.replace(tmp, path)
+def nonfinite_entries(obj, prefix: str = '') -> list:
+    "Names of the floating tensors in a (nested) checkpoint dict that hold a NaN or an infinity."
+    if isinstance(obj, torch.Tensor): return [prefix or 'tensor'] if obj.is_floating_point() and not torch.isfinite(obj).all() else []
+    if isinstance(obj, dict): return [n for k, v in obj.items() for n in nonfinite_entries(v, f'{prefix}.{k}' if prefix else str(k))]
+    if isinstance(obj, (list, tuple)): return [n for i, v in enumerate(obj) for n in nonfinite_entries(v, f'{prefix}[{i}]')]
+    return []
+
+def check_finite(obj: dict, last: Path):
+    "Raise NonFiniteLossError if the weights in `obj` (G, D, G_ema, mlw) hold a NaN or an infinity, saying what `last` still holds."
+    bad = nonfinite_entries({k: obj[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in obj})
+    if not bad: return
+    last = Path(last)
+    keep = (f"{last} keeps the finite state of step {torch.load(last, weights_only=True)['step']}" if last.exists()
+            else f"no {last.name} was written, so no checkpoint of this run holds these weights")
+    raise NonFiniteLossError(f"non-finite weights at step {obj.get('step')} ({bad[0]}{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); {keep}")
+
+def atomic_save(obj: dict, path):
+    "torch.save to `path` whole (`config.atomic_path`), refusing weights that hold a NaN or an infinity."
+    check_finite(obj, path)
+    with atomic_path(path) as tmp: torch.save(obj, tmp)
 
 def state_dict(gan: GAN, batches: Optional[RealBatches] = None, **extra) -> dict:
     "Everything needed to resume `gan` exactly."
@@ -273,12 +290,23 @@ def state_dict(gan: GAN, batches: Optional[RealBatches] = None, **extra) -> dict
                 opt_g=gan.opt_g.state_dict(), opt_d=gan.opt_d.state_dict(), step=gan.step, d_steps=gan.d_steps,
                 rng=rng, batches=batches.state_dict() if batches else None, preset=gan.preset.to_dict(), **extra)
 
-def load_checkpoint(path, map_location='cpu') -> dict:
-    "Load a checkpoint safely (`weights_only=True`), with a clear error for a missing or damaged file."
+def load_checkpoint(path, map_location='cpu', resumable: bool = False) -> dict:
+    "Load a kit checkpoint safely (`weights_only=True`), refusing a missing, damaged, foreign or non-finite file with one clear error."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try: return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e: raise ValueError(f"checkpoint {path} could not be read: {e}") from e
+    if path.is_dir(): raise ValueError(f"checkpoint {path} is a folder, not a .pt file")
+    try: ck = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise ValueError(f"checkpoint {path} could not be read ({path.stat().st_size:,} bytes; {why})") from None
+    if not isinstance(ck, dict) or not {'G', 'D', 'preset', 'step'} <= set(ck):
+        what = f"a dict with keys {sorted(map(str, ck))[:6]}" if isinstance(ck, dict) else f"a {type(ck).__name__}"
+        raise ValueError(f"checkpoint {path} is not a histogan_nb checkpoint ({what}; expected G, D, preset and step)")
+    if resumable and 'opt_g' not in ck:
+        raise ValueError(f"checkpoint {path} holds weights only (a best_*.pt?): a run resumes from its last.pt")
+    bad = nonfinite_entries({k: ck[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in ck})
+    if bad: raise ValueError(f"checkpoint {path} holds non-finite weights ({bad[0]}{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}): a diverged run; use an earlier checkpoint")
+    return ck
 
 def check_compatible(ckpt: dict, p: Preset, path='checkpoint'):
     "Refuse a checkpoint whose model config differs from `p.model`, naming the differing fields."
@@ -299,19 +327,27 @@ def restore(gan: GAN, ckpt: dict, batches: Optional[RealBatches] = None):
     if 'cuda' in ckpt['rng'] and gan.device.type == 'cuda': torch.cuda.set_rng_state(ckpt['rng']['cuda'], gan.device)
     if batches is not None and ckpt.get('batches'): batches.load_state_dict(ckpt['batches'])
 
-def preset_from_checkpoint(ckpt: dict) -> Preset:
-    "The preset a checkpoint was trained with."
+def preset_from_checkpoint(ckpt: dict, path='checkpoint') -> Preset:
+    "The preset a checkpoint was trained with (a clear error for one written by another version of the kit)."
     from histogan_nb.config import DataConfig, ModelConfig, TrainConfig
     d = ckpt['preset']
     tup = lambda cfg: {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
-    return Preset(d['name'], DataConfig(**tup(d['data'])), ModelConfig(**tup(d['model'])), TrainConfig(**tup(d['train'])))
+    parts = {}
+    for name, cls in (('data', DataConfig), ('model', ModelConfig), ('train', TrainConfig)):
+        unknown = sorted(set(d.get(name, {})) - {f.name for f in fields(cls)})
+        if unknown: raise ValueError(f"{path} was written by another version of histogan_nb: unknown {name} fields {', '.join(unknown)}")
+        parts[name] = cls(**tup(d.get(name, {})))
+    return Preset(d['name'], **parts)
 
 def load_models(path, device='cpu'):
     "G, D (eval mode) and the preset of a checkpoint, e.g. `best_cls.pt` for classifying or `best_fid.pt` for sampling."
     ckpt = load_checkpoint(path, map_location=device)
-    p = preset_from_checkpoint(ckpt)
+    p = preset_from_checkpoint(ckpt, path)
     G, D = build_models(p.model)
-    G.load_state_dict(ckpt.get('G_ema', ckpt['G'])); D.load_state_dict(ckpt['D'])   # last.pt keeps the EMA apart
+    try: G.load_state_dict(ckpt.get('G_ema', ckpt['G'])); D.load_state_dict(ckpt['D'])   # last.pt keeps the EMA apart
+    except RuntimeError as e:
+        detail = next((l.strip() for l in str(e).splitlines()[1:] if l.strip()), str(e).splitlines()[0])
+        raise ValueError(f"checkpoint {path}: its weights do not fit the model config it records ({detail[:300]})") from None
     return G.to(device).eval(), D.to(device).eval(), p
 
 # %% ../nbs/07_train.ipynb #6d97a3f1
@@ -319,7 +355,7 @@ def _truncate_csv(path, step: int):
     "Drop the rows of a CSV log written after `step` (a resumed run repeats them)."
     if not Path(path).exists(): return
     with open(path) as f: r = csv.DictReader(f); fields, rows = r.fieldnames, [x for x in r if int(x['step']) <= step]
-    with open(path, 'w', newline='') as f: w = csv.DictWriter(f, fields); w.writeheader(); w.writerows(rows)
+    with atomic_path(path) as tmp, open(tmp, 'w', newline='') as f: w = csv.DictWriter(f, fields); w.writeheader(); w.writerows(rows)
 
 def _append_csv(path, row: dict):
     new = not Path(path).exists()
@@ -383,6 +419,39 @@ def make_fid_evaluator(p: Preset, valid: tuple, floor: Optional[tuple] = None, c
     return fid_reference(InceptionFeatures(), *valid, p.train.fid_images, *(floor or (None, None)), cache_key=fid_cache_key(p) if cache else None,
                          splits=('valid', 'test'))
 
+RESUME_MAY_CHANGE = ('epochs', 'max_steps', 'max_minutes', 'eval_every', 'ckpt_every', 'log_every', 'fid_images',
+                     'device', 'threads', 'compile', 'seeds')   # budget and runtime: everything else shapes the maths
+
+def data_identity(p: Preset, data: dict) -> dict:
+    "What a resumed run must see again: the data config and a fingerprint of each split (size, labels, 256 of its images)."
+    import hashlib
+    ident = {k: v for k, v in asdict(p.data).items() if k != 'num_workers'}
+    for s, (x, y) in data.items():
+        h = hashlib.sha1(np.asarray(y, np.int64).tobytes())
+        h.update(np.ascontiguousarray(np.asarray(x[::max(1, len(x)//256)])).tobytes())
+        ident[s] = f"{len(y)} x {tuple(x.shape[1:])}, {h.hexdigest()[:12]}"
+    return ident
+
+def check_resume(ck: dict, p: Preset, data_id: dict, path):
+    "Refuse to resume `ck` with changed data or a changed training recipe, naming what changed."
+    saved = ck['preset']['train']
+    diff = [f"train.{k} {_norm(saved.get(k))!r} -> {_norm(v)!r}" for k, v in asdict(p.train).items()
+            if k not in RESUME_MAY_CHANGE and _norm(saved.get(k)) != _norm(v)]
+    old = ck.get('data_identity', {})
+    diff += [f"data {k} {old[k]!r} -> {data_id.get(k)!r}" for k in old if old[k] != data_id.get(k)]
+    if diff: raise ValueError(f"cannot resume {path}: the run was trained with other settings ({'; '.join(diff)}). "
+                              "Resume with the same ones, or start a new run in another folder")
+
+def check_labels(p: Preset, data: dict):
+    "Every split's labels must lie in [0, num_classes), and the train split must hold every class."
+    K = p.model.num_classes
+    for s, (_, y) in data.items():
+        found = sorted(set(np.asarray(y).tolist()))
+        if found and (found[0] < 0 or found[-1] >= K):
+            raise ValueError(f"the {s} split has labels {found} but model.num_classes={K}: set model.num_classes or fix the class folders")
+    found = sorted(set(np.asarray(data['train'][1]).tolist()))
+    if found != list(range(K)): raise ValueError(f"model.num_classes={K} but the train split holds labels {found} only")
+
 def _save_best(gan, path, metrics):
     atomic_save(dict(G=gan.G_eval.state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
                      step=gan.step, preset=gan.preset.to_dict(), metrics=metrics), path)
@@ -391,29 +460,32 @@ def _save_best(gan, path, metrics):
 def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callback: Optional[Callable] = None,
         data: Optional[dict] = None) -> dict:
     "Train preset `p` with Algorithm 1, writing checkpoints, logs and a summary to `out_dir`."
-    out, t = Path(out_dir), p.train
+    out, t = Path(out_dir), check_config(p).train
+    ckpt_path = out/'last.pt'
+    if not resume and any((out/f).exists() for f in ('last.pt', 'log.csv', 'evals.csv')):
+        raise FileExistsError(f"{out} already holds a run ({'last.pt' if ckpt_path.exists() else 'its logs'}): "
+                              "resume it (--resume) or train into another folder")
     dd = init_distributed(t.device)
-    if dd.main: out.mkdir(parents=True, exist_ok=True)
+    if dd.main: out.mkdir(parents=True, exist_ok=True); clean_stale_temps(out)
     cache = data is None                                      # real features cached only for the preset's own data
     data = data or {s: load_split(p, s) for s in ('train', 'valid', *(('test',) if t.fid_images else ()))}
+    check_labels(p, data); data_id = data_identity(p, data)
     seed_everything(t.seed)                                   # identical initial weights on every rank
     set_threads(t)
     gan = maybe_compile(make_gan(p, dd))
     torch.manual_seed(t.seed + 1 + dd.rank)                   # then each rank draws its own z, c, eps
     batches = RealBatches(*data['train'], t.batch_size, seed=t.seed, rank=dd.rank, world=dd.world, pin=dd.device.type == 'cuda')
     total, best, clock = total_steps(p, len(data['train'][0])), {}, dict(train_s=0.0, cpu_s=0.0)
-    ckpt_path = out/'last.pt'
     if resume and ckpt_path.exists():
-        ck = load_checkpoint(ckpt_path, map_location=dd.device)
+        ck = load_checkpoint(ckpt_path, map_location=dd.device, resumable=True)
+        check_resume(ck, p, data_id, ckpt_path)
         restore(gan, ck, batches); best, clock = ck['best'], ck['clock']
         if dd.main: _truncate_csv(out/'evals.csv', gan.step)
     log = StepLog(out/'log.csv' if dd.main else None, resume_step=gan.step if resume else None)
     fid = make_fid_evaluator(p, data['valid'], data.get('test'), cache) if dd.main else None
-    def save():
-        bad = [n for n, w in unwrap(gan.D).named_parameters() if not torch.isfinite(w).all()]
-        bad += [n for n, w in unwrap(gan.G).named_parameters() if not torch.isfinite(w).all()]
-        if bad: raise NonFiniteLossError(f"non-finite weights at step {gan.step} ({bad[0]}); {ckpt_path} keeps the last good state")
-        if dd.main: atomic_save(state_dict(gan, batches, best=best, clock=clock), ckpt_path)
+    def save():   # every rank refuses non-finite weights (atomic_save checks), rank 0 writes
+        sd = state_dict(gan, batches, best=best, clock=clock, data_identity=data_id)
+        atomic_save(sd, ckpt_path) if dd.main else check_finite(sd, ckpt_path)
     bar = tqdm(total=total, initial=gan.step, disable=not (progress and dd.main), desc=f'{p.name} train', unit='step')
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     def tick():  # account the time since the last tick
@@ -433,7 +505,7 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
             bar.set_postfix(W=f"{row['w_dist']:.2f}", gp=f"{row['gp']:.2f}", L1=f"{row['l1']:.3f}",
                             L2=f"{row['l2']:.3f}", kept=f"{row['kept']:.2f}", refresh=False)
         if dd.main and due(t.eval_every):
-            tick()
+            tick(); check_finite(dict(G=unwrap(gan.G).state_dict(), D=unwrap(gan.D).state_dict(), step=gan.step), ckpt_path)
             res = dict(step=gan.step, **evaluate(gan, data['valid'], fid))
             _append_csv(out/'evals.csv', res)
             for key, name in (('auc', 'best_cls.pt'), ('fid', 'best_fid.pt')):
@@ -447,7 +519,7 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
     summary = dict(preset=p.name, steps=gan.step, epochs=n_img/len(data['train'][0]), real_images=n_img,
                    train_s=clock['train_s'], cpu_s=clock['cpu_s'], images_per_s=n_img/max(clock['train_s'], 1e-9),
                    world=dd.world, device=str(dd.device), best=best, config=p.to_dict())
-    if dd.main: (out/'summary.json').write_text(json.dumps(summary, indent=1, default=float))
+    if dd.main: write_atomic(out/'summary.json', summary)
     return summary
 
 # %% ../nbs/07_train.ipynb #4f1a95a0
@@ -513,7 +585,7 @@ def score_run(run_dir, # a `fit` output folder
     res['valid_auc'] = classification_metrics(valid[1].numpy(), predict(D, valid[0])[:, 1].numpy())['auc']
     res['train_minutes'] = ckpt.get('clock', {}).get('train_s', float('nan'))/60
     if write:
-        (run_dir/f'score_{reference}_{n}{tag}.json').write_text(json.dumps(res, indent=1, default=float))
+        write_atomic(run_dir/f'score_{reference}_{n}{tag}.json', res)
         fig = image_grid(fake, labels, 8, title=f"{run_dir.name}: FID {res['fid']:.0f} (floor {res['fid_floor']:.0f})")
-        fig.savefig(run_dir/f'samples{tag}.png', dpi=110, bbox_inches='tight'); plt.close(fig)
+        save_figure(fig, run_dir/f'samples{tag}.png', dpi=110, bbox_inches='tight'); plt.close(fig)
     return res

@@ -11,16 +11,15 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
 from .config import get_device, repo_root, atomic_path
 
 # %% auto #0
 __all__ = ['FID_HELPER_FILE', 'classification_metrics', 'mean_std_values', 'mean_std', 'bootstrap_ci',
            'expected_calibration_error', 'gaussian_stats', 'sqrtm_psd', 'trace_sqrt_product', 'frechet_distance',
-           'fid_from_features', 'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'FIDInceptionA',
-           'FIDInceptionC', 'FIDInceptionE', 'PytorchFIDInception', 'load_pytorch_fid_state_dict',
-           'torchscript_to_pytorch_fid', 'load_inception', 'InceptionFeatures', 'extract_features', 'default_cache_dir',
-           'dataset_key', 'real_stats', 'balanced_indices', 'FIDEvaluator', 'fid_reference']
+           'fid_from_features', 'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'fid_inception_blocks',
+           'PytorchFIDInception', 'load_pytorch_fid_state_dict', 'torchscript_to_pytorch_fid', 'load_inception',
+           'InceptionFeatures', 'extract_features', 'default_cache_dir', 'dataset_key', 'real_stats',
+           'balanced_indices', 'FIDEvaluator', 'fid_reference']
 
 # %% ../nbs/08_metrics.ipynb #4d22c70c
 def _check_binary(y_true, p1) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +44,7 @@ def classification_metrics(y_true, # labels 0/1, shape (N,)
                            threshold: float=0.5, # p1 >= threshold predicts label 1
                           ) -> dict:
     "Accuracy, AUC on `p1`, sensitivity (recall of 1) and specificity (recall of 0) at `threshold`."
+    from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score   # here: sklearn adds ~2 s to every CLI start
     y, p = _check_binary(y_true, p1)
     pred = (p >= threshold).astype(np.int64)
     tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
@@ -195,37 +195,42 @@ def default_inception_path() -> Path:
     return p
 
 # %% ../nbs/08_metrics.ipynb #97b18ec8
-from torchvision.models.inception import Inception3, InceptionA, InceptionC, InceptionE
+@functools.cache
+def fid_inception_blocks():
+    "torchvision's Inception3 and pytorch-fid's modified blocks A, C, E (torchvision is imported on first use: it adds ~2.5 s to every CLI start)."
+    from torchvision.models.inception import Inception3, InceptionA, InceptionC, InceptionE
 
-class FIDInceptionA(InceptionA):
-    def forward(self, x):
-        b5 = self.branch5x5_2(self.branch5x5_1(x))
-        b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        bp = self.branch_pool(F.avg_pool2d(x, 3, 1, 1, count_include_pad=False))
-        return torch.cat([self.branch1x1(x), b5, b3, bp], 1)
+    class FIDInceptionA(InceptionA):
+        def forward(self, x):
+            b5 = self.branch5x5_2(self.branch5x5_1(x))
+            b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+            bp = self.branch_pool(F.avg_pool2d(x, 3, 1, 1, count_include_pad=False))
+            return torch.cat([self.branch1x1(x), b5, b3, bp], 1)
 
-class FIDInceptionC(InceptionC):
-    def forward(self, x):
-        b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
-        bd = x
-        for l in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5): bd = l(bd)
-        bp = self.branch_pool(F.avg_pool2d(x, 3, 1, 1, count_include_pad=False))
-        return torch.cat([self.branch1x1(x), b7, bd, bp], 1)
+    class FIDInceptionC(InceptionC):
+        def forward(self, x):
+            b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+            bd = x
+            for l in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5): bd = l(bd)
+            bp = self.branch_pool(F.avg_pool2d(x, 3, 1, 1, count_include_pad=False))
+            return torch.cat([self.branch1x1(x), b7, bd, bp], 1)
 
-class FIDInceptionE(InceptionE):
-    def __init__(self, in_channels, max_pool=False):
-        super().__init__(in_channels); self.max_pool = max_pool
-    def forward(self, x):
-        a = self.branch3x3_1(x)
-        b = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        pool = F.max_pool2d(x, 3, 1, 1) if self.max_pool else F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
-        return torch.cat([self.branch1x1(x), self.branch3x3_2a(a), self.branch3x3_2b(a),
-                          self.branch3x3dbl_3a(b), self.branch3x3dbl_3b(b), self.branch_pool(pool)], 1)
+    class FIDInceptionE(InceptionE):
+        def __init__(self, in_channels, max_pool=False):
+            super().__init__(in_channels); self.max_pool = max_pool
+        def forward(self, x):
+            a = self.branch3x3_1(x)
+            b = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+            pool = F.max_pool2d(x, 3, 1, 1) if self.max_pool else F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+            return torch.cat([self.branch1x1(x), self.branch3x3_2a(a), self.branch3x3_2b(a),
+                              self.branch3x3dbl_3a(b), self.branch3x3dbl_3b(b), self.branch_pool(pool)], 1)
+    return Inception3, FIDInceptionA, FIDInceptionC, FIDInceptionE
 
 class PytorchFIDInception(nn.Module):
     "pytorch-fid's FID InceptionV3 up to pool3: (N,3,299,299) in [-1,1] -> (N,2048)."
     def __init__(self):
         super().__init__()
+        Inception3, FIDInceptionA, FIDInceptionC, FIDInceptionE = fid_inception_blocks()
         n = Inception3(num_classes=1008, aux_logits=False, init_weights=False)
         for k, c, p in [('Mixed_5b', 192, 32), ('Mixed_5c', 256, 64), ('Mixed_5d', 288, 64)]: setattr(n, k, FIDInceptionA(c, p))
         for k, c7 in [('Mixed_6b', 128), ('Mixed_6c', 160), ('Mixed_6d', 160), ('Mixed_6e', 192)]: setattr(n, k, FIDInceptionC(768, c7))

@@ -193,7 +193,7 @@ def main(argv=None) -> int:
             raise CLIError(f"unknown preset {args.preset!r}: choose one of {', '.join(PRESETS)}")
         args.func(args)
     except SystemExit as e: return e.code or 0          # --help
-    except KeyboardInterrupt as e: return fail(CLIError('interrupted'), 130)
+    except KeyboardInterrupt: return fail(CLIError('interrupted'), 130)
     except Exception as e: return fail(e)
     return 0
 

@@ -102,6 +102,7 @@ class PCamH5(Dataset):
     def _check_x(self):
         with _open_h5(self.x_path) as f:
             x = _dataset(f, self.x_path, 'x'); shape, dtype = x.shape, x.dtype
+            self._marks = [f.attrs.get('histogan_pair')]
             if len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2]:
                 raise ValueError(f"{self.x_path}: wrong shape {shape} for 'x', expected (N, H, H, 3) RGB patches")
             if dtype != np.uint8: raise ValueError(f"{self.x_path}: wrong dtype {dtype} for 'x', expected uint8")
@@ -114,7 +115,7 @@ class PCamH5(Dataset):
 
     def _read_labels(self):
         with _open_h5(self.y_path) as f:
-            y = _dataset(f, self.y_path, 'y')
+            y = _dataset(f, self.y_path, 'y'); self._marks.append(f.attrs.get('histogan_pair'))
             if y.ndim not in (1, 4) or y.shape[1:] not in ((), (1, 1, 1)):
                 raise ValueError(f"{self.y_path}: wrong shape {y.shape} for 'y', expected (N, 1, 1, 1)")
             if y.shape[0] != self.shape[0]:   # before reading: a damaged file can declare any length
@@ -126,11 +127,8 @@ class PCamH5(Dataset):
         if len(bad): raise ValueError(f"{self.y_path}: labels {bad.tolist()} outside the known classes {self.classes}")
         return y.astype(np.int64)
 
-    def _check_pair(self):
-        marks = []
-        for p in (self.x_path, self.y_path):
-            with _open_h5(p) as f: marks.append(f.attrs.get('histogan_pair'))
-        if None not in marks and marks[0] != marks[1]:
+    def _check_pair(self):   # the marks were read with the shapes
+        if None not in self._marks and self._marks[0] != self._marks[1]:
             raise ValueError(f"{self.x_path.name} and {self.y_path.name} in {self.root} come from different writes "
                              "(an interrupted write_pcam_h5?): write the split again")
 

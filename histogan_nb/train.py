@@ -267,6 +267,8 @@ def nonfinite_entries(obj, prefix: str = '') -> list:
     if isinstance(obj, (list, tuple)): return [n for i, v in enumerate(obj) for n in nonfinite_entries(v, f'{prefix}[{i}]')]
     return []
 
+def _name_bad(bad: list) -> str: return bad[0] + (f' and {len(bad) - 1} more' if len(bad) > 1 else '')
+
 def check_finite(obj: dict, last: Path):
     "Raise NonFiniteLossError if the weights in `obj` (G, D, G_ema, mlw) hold a NaN or an infinity, saying what `last` still holds."
     bad = nonfinite_entries({k: obj[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in obj})
@@ -274,7 +276,7 @@ def check_finite(obj: dict, last: Path):
     last = Path(last)
     keep = (f"{last} keeps the finite state of step {torch.load(last, weights_only=True)['step']}" if last.exists()
             else f"no {last.name} was written, so no checkpoint of this run holds these weights")
-    raise NonFiniteLossError(f"non-finite weights at step {obj.get('step')} ({bad[0]}{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); {keep}")
+    raise NonFiniteLossError(f"non-finite weights at step {obj.get('step')} ({_name_bad(bad)}); {keep}")
 
 def atomic_save(obj: dict, path):
     "torch.save to `path` whole (`config.atomic_path`), refusing weights that hold a NaN or an infinity."
@@ -305,7 +307,7 @@ def load_checkpoint(path, map_location='cpu', resumable: bool = False) -> dict:
     if resumable and 'opt_g' not in ck:
         raise ValueError(f"checkpoint {path} holds weights only (a best_*.pt?): a run resumes from its last.pt")
     bad = nonfinite_entries({k: ck[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in ck})
-    if bad: raise ValueError(f"checkpoint {path} holds non-finite weights ({bad[0]}{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}): a diverged run; use an earlier checkpoint")
+    if bad: raise ValueError(f"checkpoint {path} holds non-finite weights ({_name_bad(bad)}): a diverged run; use an earlier checkpoint")
     return ck
 
 def check_compatible(ckpt: dict, p: Preset, path='checkpoint'):

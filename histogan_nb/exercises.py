@@ -4,10 +4,10 @@
 
 # %% ../nbs/11_exercises.ipynb #79dca17c
 from __future__ import annotations
-import copy, functools, json, math, sys, argparse
+import copy, functools, json, math, os, re, sys, argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -19,14 +19,18 @@ from .generator import upsample, g_stage_dims, g_stage_sizes
 from .config import ModelConfig, write_atomic
 
 # %% auto #0
-__all__ = ['NOT_IMPLEMENTED', 'BEGIN', 'STUB', 'END', 'ANSWER_PLACEHOLDER', 'CheckResult', 'Wrong', 'checker', 'call_student',
-           'compare', 'check_grads', 'check_class_projection', 'check_window_partition', 'check_window_reverse',
+__all__ = ['PASS', 'FAIL', 'NOT_IMPLEMENTED', 'BEGIN', 'STUB', 'END', 'ANSWER_PLACEHOLDER', 'KERNELSPEC', 'LANGUAGE_INFO',
+           'NBGRADER_CONFIG', 'CheckResult', 'Wrong', 'CheckFailed', 'grading', 'checker', 'call_student', 'compare',
+           'check_grads', 'check_class_projection', 'check_window_partition', 'check_window_reverse',
            'check_gradient_penalty', 'check_mlw_exp', 'check_optimal_s', 'ks_distance', 'check_truncated_normal',
            'check_selective_mask', 'check_selected_class_loss', 'check_pixel_shuffle_up', 'check_stage_shapes',
            'ToyGenerator', 'toy_class_head', 'reference_kept_fraction', 'check_kept_fraction', 'kept_grid',
-           'plot_kept_grid', 'strip_solution', 'student_notebook', 'write_student_version', 'main']
+           'plot_kept_grid', 'strip_solution', 'opens_ready', 'student_notebook', 'write_student_version',
+           'check_gradable', 'write_course', 'main']
 
 # %% ../nbs/11_exercises.ipynb #e265ca6c
+PASS, FAIL = '✅ PASS', '❌ FAIL'   # the words read where no emoji font draws ✅/❌
+
 @dataclass
 class CheckResult:
     "Outcome of one checker: truthy when the student's answer is right."
@@ -34,19 +38,26 @@ class CheckResult:
     ok: bool # passed?
     message: str # one sentence: what was checked, or what is wrong
     def __bool__(self) -> bool: return self.ok
-    def line(self) -> str: return f"{'✅' if self.ok else '❌'} {self.name}: {self.message}"
+    def line(self) -> str: return f"{PASS if self.ok else FAIL} {self.name}: {self.message}"
     __str__ = __repr__ = line
     def _ipython_display_(self): pass  # the checker printed the line already
 
 class Wrong(Exception):
     "Raised inside a checker to report a wrong answer (caught by `checker`, never seen by the student)."
 
+class CheckFailed(AssertionError):
+    "A wrong answer while grading: nbgrader scores a test cell that raises as 0 and shows this one sentence."
+
 # %% ../nbs/11_exercises.ipynb #fae763ff
 NOT_IMPLEMENTED = "not implemented yet"
 
-def checker(name: str # shown on the ✅/❌ line
+def grading() -> bool:
+    "True while nbgrader autogrades or validates (it sets `NBGRADER_EXECUTION`), or with `HISTOGAN_CHECKS=strict`."
+    return bool(os.environ.get('NBGRADER_EXECUTION')) or os.environ.get('HISTOGAN_CHECKS') == 'strict'
+
+def checker(name: str # shown on the PASS/FAIL line
            ) -> Callable:
-    "Decorator: run the checks, print one ✅/❌ line, return a `CheckResult`; never raise."
+    "Decorator: run the checks, print one PASS/FAIL line, return a `CheckResult`; raise `CheckFailed` only while `grading()` (not when `quiet`)."
     def deco(f):
         @functools.wraps(f)
         def _check(*args, quiet: bool = False, **kwargs) -> CheckResult:
@@ -55,6 +66,7 @@ def checker(name: str # shown on the ✅/❌ line
             except Exception as e:  # a bug in the checker or the kit, not in the answer
                 res = CheckResult(name, False, f"the checker itself failed ({type(e).__name__}: {e}); tell your instructor")
             if not quiet: print(res.line())
+            if not res and grading() and not quiet: raise CheckFailed(res.line()) from None   # quiet: a caller wants the result
             return res
         return _check
     return deco
@@ -62,7 +74,7 @@ def checker(name: str # shown on the ✅/❌ line
 def _fname(fn) -> str: return getattr(fn, '__name__', None) or type(fn).__name__
 
 def call_student(fn: Callable, # the student's function
-                 *args, hint: str = '', # appended to the message when `fn` raises something else
+                 *args, hint: Union[str, Callable] = '', # appended when `fn` raises something else; a callable maps the exception to a hint ('' for none)
                  **kwargs):
     "Call the student's `fn`; turn `NotImplementedError` and other errors into a one-sentence `Wrong`."
     if not callable(fn): raise Wrong(f"expected a function, got {type(fn).__name__} ({fn!r:.40})")
@@ -72,7 +84,8 @@ def call_student(fn: Callable, # the student's function
     except Wrong: raise
     except Exception as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ''
-        raise Wrong(f"`{_fname(fn)}` raised {type(e).__name__}: {msg[:160]}{(' (' + hint + ')') if hint else ''}") from None
+        h = hint(e) if callable(hint) else hint
+        raise Wrong(f"`{_fname(fn)}` raised {type(e).__name__}: {msg[:160]}{(' (' + h + ')') if h else ''}") from None
 
 # %% ../nbs/11_exercises.ipynb #fff2f210
 def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float) -> bool:
@@ -157,7 +170,16 @@ def _cln_mistakes(a, cond, wg, wb, eps):
              (a - mu1) / (var1 + eps).sqrt() * (1 + g) + b),
             ("gamma and beta are swapped: the scale is 1 + W_gamma [c, z], the shift is W_beta [c, z]", ln * (1 + b) + g),
             ("you divided by the variance, not by its square root (the standard deviation)", (a - mu) / (var + eps) * (1 + g) + b),
+            ("eps belongs inside the square root: divide by sqrt(var + eps), not by sqrt(var) + eps (the std plus eps)",
+             (a - mu) / (var.sqrt() + eps) * (1 + g) + b),
+            ("eps is missing: divide by sqrt(var + eps), which also keeps constant tokens finite",
+             (a - mu) / var.sqrt() * (1 + g) + b),
             ("the activations are not normalised: subtract the mean and divide by sqrt(var + eps) first", a * (1 + g) + b)]
+
+def _matmul_hint(e: Exception) -> str:
+    "The layout hint, only for the shape errors that a (D, C) reading of the weights causes."
+    return ('w_gamma and w_beta are (C, D) like nn.Linear.weight: use cond @ w_gamma.T'
+            if any(k in str(e) for k in ('cannot be multiplied', 'size mismatch', 'must match the size')) else '')
 
 @checker('conditional LayerNorm (eq. 1)')
 def check_class_projection(fn: Callable, # fn(a (N,L,C), cond (N,D), w_gamma (C,D), w_beta (C,D), eps=1e-5) -> (N,L,C)
@@ -171,7 +193,7 @@ def check_class_projection(fn: Callable, # fn(a (N,L,C), cond (N,D), w_gamma (C,
         xs = {k: v.clone().requires_grad_(True) for k, v in dict(a=a, cond=cond, w_gamma=wg, w_beta=wb).items()}
         rs = {k: v.clone().requires_grad_(True) for k, v in xs.items()}
         got = call_student(fn, xs['a'], xs['cond'], xs['w_gamma'], xs['w_beta'], eps,
-                           hint='w_gamma and w_beta are (C, D) like nn.Linear.weight: use cond @ w_gamma.T')
+                           hint=_matmul_hint)
         want = _cln_ref(rs['a'], rs['cond'], rs['w_gamma'], rs['w_beta'], eps)
         with torch.no_grad(): wrong = _cln_mistakes(a, cond, wg, wb, eps)
         if const and isinstance(got, torch.Tensor) and got.shape == want.shape and not torch.isfinite(got).all():
@@ -182,9 +204,10 @@ def check_class_projection(fn: Callable, # fn(a (N,L,C), cond (N,D), w_gamma (C,
     case(2, 4, 6, 3, wscale=0., label=' with zero weights (it must equal plain LayerNorm)')
     case(2, 3, 4, 5, const=True, label=' on constant tokens')
     case(1, 1, 16, 2, label=' for one sample with one token')
+    case(2, 3, 8, 4, eps=0.1, label=' with eps = 0.1 (where eps sits shows)')
     got, want, xs, rs = case(2, 3, 8, 4)
     check_grads(got, want, xs, rs)
-    return "matches ClassProjection on random inputs, zero weights, constant tokens and one token, with the right gradients"
+    return "matches ClassProjection on random inputs, zero weights, constant tokens, one token and a large eps, with the right gradients"
 
 # %% ../nbs/11_exercises.ipynb #53769384
 def _wp_mistakes(x, w):
@@ -243,13 +266,17 @@ def _gp_mistakes(critic, real, fake, lam, eps):
     def norms(x_hat):
         x_hat = x_hat.detach().requires_grad_(True)
         gr, = torch.autograd.grad(critic(x_hat).sum(), x_hat)
-        return gr.flatten(1).norm(dim=1), gr.norm()
+        return gr.flatten(1).norm(dim=1), gr.norm(), gr.flatten(1).norm(dim=0), gr.norm(dim=1)
     e = eps.view(-1, *[1]*(real.dim() - 1))
-    n, whole = norms(e*real + (1 - e)*fake)
-    n_swap, _ = norms(e*fake + (1 - e)*real)
+    n, whole, over_batch, over_channels = norms(e*real + (1 - e)*fake)
+    n_swap = norms(e*fake + (1 - e)*real)[0]
     return [("you squared the gradient norm without subtracting 1: eq. 2 penalises (||grad|| - 1)^2", lam * (n**2).mean()),
             ("you took one norm over the whole batch: take the norm per sample (over each image's pixels), then average",
              lam * (whole - 1)**2),
+            ("you took the norm over the batch axis (dim 0): take each sample's norm over its own pixels, "
+             "grad.flatten(1).norm(dim=1)", lam * ((over_batch - 1)**2).mean()),
+            ("you took the norm over the channels only (dim 1 of the image gradient): flatten each sample's gradient "
+             "first, grad.flatten(1).norm(dim=1)", lam * ((over_channels - 1)**2).mean()),
             ("you averaged the norms before squaring: compute (||grad|| - 1)^2 per sample, then take the mean",
              lam * (n.mean() - 1)**2),
             ("your penalty is missing the factor lambda_gp", ((n - 1)**2).mean()),
@@ -338,7 +365,7 @@ def check_optimal_s(fn: Callable, # fn(L (n,) positive losses) -> s* (n,)
         raise Wrong(f"at L = {L[i].item():g} your s* = {s[i].item():.4g} leaves d/ds (exp(-s) L + s) = 1 - exp(-s) L = "
                     f"{d[i].item():.3g}, not 0{hint}")
     if (hess <= 0).any(): raise Wrong("your s* is not a minimum")
-    return "zeroes 1 - exp(-s) L for losses from 0.05 to 40 (a minimum: the weight exp(-s*) = 1/L)"
+    return "zeroes the derivative of exp(-s) L + s for losses from 0.05 to 40, at a minimum"
 
 # %% ../nbs/11_exercises.ipynb #2ed41b59
 def _tn_cdf(x: torch.Tensor, tau: float) -> torch.Tensor:
@@ -400,6 +427,8 @@ def check_selective_mask(fn: Callable, # fn(logits (N,K), c (N,), confidence) ->
                  ("you used the most confident class; Alg. 2 needs the probability of the conditioning label c", p.max(-1).values > lam),
                  ("a sample whose probability equals lambda exactly must be dropped: Alg. 2 keeps y2 > lambda (strict)",
                   p.gather(1, c[:, None])[:, 0] >= lam),
+                 ("you took the softmax over the batch (dim 0): each sample's probabilities come from a softmax over "
+                  "its K classes, logits.softmax(-1)", logits.softmax(0).gather(1, c[:, None])[:, 0] > lam),
                  ("you used a sigmoid of the logit; the class head's probabilities are a softmax over the K classes",
                   torch.sigmoid(logits.gather(1, c[:, None])[:, 0]) > lam)]
         if isinstance(got, torch.Tensor) and got.shape == want.shape and not torch.equal(got, want):
@@ -594,10 +623,20 @@ def strip_solution(source: str, # the source of one code cell
 
 def _src(cell) -> str: return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
 
+KERNELSPEC = {'display_name': 'python3', 'language': 'python', 'name': 'python3'}
+LANGUAGE_INFO = {'name': 'python', 'file_extension': '.py', 'mimetype': 'text/x-python', 'pygments_lexer': 'ipython3',
+                 'codemirror_mode': {'name': 'ipython', 'version': 3}, 'nbconvert_exporter': 'python'}
+
+def opens_ready(nb: dict) -> dict:
+    "`nb` with the kernel and language recorded, so Jupyter and papermill start it without asking."
+    nb['metadata'].setdefault('kernelspec', dict(KERNELSPEC))
+    nb['metadata'].setdefault('language_info', dict(LANGUAGE_INFO))
+    return nb
+
 def student_notebook(nb: dict, # a notebook as loaded from JSON
                      name: str = 'notebook', # named in errors
                     ) -> dict:
-    "The student version of `nb`: solutions replaced by stubs, instructor cells dropped, outputs cleared."
+    "The student version of `nb`: solutions replaced by stubs, instructor cells dropped, outputs and grading marks cleared."
     nb, cells = copy.deepcopy(nb), []
     for i, cell in enumerate(nb['cells']):
         tags = cell.get('metadata', {}).get('tags', [])
@@ -608,39 +647,111 @@ def student_notebook(nb: dict, # a notebook as loaded from JSON
             src = strip_solution(src, f"{name}, cell {i}")
             cell['outputs'], cell['execution_count'] = [], None
         cell['source'] = src
+        cell.get('metadata', {}).pop('nbgrader', None)   # self-study: nothing to grade
         if 'tags' in cell.get('metadata', {}):
             cell['metadata']['tags'] = [t for t in tags if t != 'solution']
             if not cell['metadata']['tags']: del cell['metadata']['tags']
         cells.append(cell)
     nb['cells'] = cells
-    return nb
+    return opens_ready(nb)
+
+def _notebook_pairs(src: Path, dst: Path, what: str) -> list:
+    "(source, destination) pairs for one notebook or a folder of them; a clear error for a missing or empty source."
+    if not src.exists(): raise FileNotFoundError(f"{what}: {src} does not exist (give an exercise notebook or a folder of them, e.g. nbs/exercises)")
+    if src.is_file() and src.suffix != '.ipynb': raise ValueError(f"{what}: {src} is not a notebook (.ipynb)")
+    if src.is_dir():
+        nbs = sorted(p for p in src.glob('*.ipynb') if not p.name.startswith('.'))
+        if not nbs: raise FileNotFoundError(f"{what}: no .ipynb notebooks in {src}")
+        return [(p, dst/p.name) for p in nbs]
+    return [(src, dst/src.name if dst.is_dir() or dst.suffix != '.ipynb' else dst)]
+
+def _refuse_overwrite(paths: list, force: bool, what: str):
+    "Never overwrite a notebook (it may hold a student's work) unless `force`."
+    there = [p for p in paths if p.exists()]
+    if there and not force:
+        raise FileExistsError(f"{what}: {there[0]} already exists{f' (and {len(there) - 1} more)' if len(there) > 1 else ''}; "
+                              "it may hold a student's work: choose another folder or pass --force to overwrite")
 
 def write_student_version(src, # an exercise notebook, or a folder of them
                           dst, # the output notebook, or a folder (created)
+                          force: bool = False, # overwrite notebooks already at `dst`
                          ) -> list: # the notebooks written
-    "Write the student version of `src` (solutions replaced by stubs) to `dst`."
-    src, dst = Path(src), Path(dst)
-    if not src.exists(): raise FileNotFoundError(f"write_student_version: {src} does not exist")
-    if src.is_dir():
-        nbs = sorted(p for p in src.glob('*.ipynb') if not p.name.startswith('.'))
-        if not nbs: raise FileNotFoundError(f"write_student_version: no .ipynb notebooks in {src}")
-        pairs = [(p, dst/p.name) for p in nbs]
-    else: pairs = [(src, dst/src.name if dst.is_dir() else dst)]
+    "Write the student version of `src` (solutions replaced by stubs) to `dst`; refuse to overwrite unless `force`."
+    pairs = _notebook_pairs(Path(src), Path(dst), 'strip')
+    _refuse_overwrite([d for _, d in pairs], force, 'strip')
     for s, d in pairs:
         d.parent.mkdir(parents=True, exist_ok=True)
         nb = student_notebook(json.loads(s.read_text()), s.name)
         write_atomic(d, json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     return [d for _, d in pairs]
 
-def main(argv: Optional[list] = None):
-    "`python -m histogan_nb.exercises strip SRC DST`: write the student version of the exercise notebooks."
+
+# %% ../nbs/11_exercises.ipynb #af0b8058
+NBGRADER_CONFIG = '''c = get_config()
+c.CourseDirectory.course_id = {course!r}
+# the kit's own stub and placeholder, so nbgrader's student version reads like `strip`'s
+c.ClearSolutions.code_stub = {{'python': 'raise NotImplementedError("your code here")'}}
+c.ClearSolutions.text_stub = {text!r}
+'''
+
+def _marks(cell) -> dict: return cell.get('metadata', {}).get('nbgrader', {})
+
+def check_gradable(nb: dict, # an exercise notebook as loaded from JSON
+                   name: str = 'notebook', # named in errors
+                  ) -> int: # its autograded points
+    "Total autograded points of `nb`; `ValueError` for a solution or checker cell without its nbgrader marks."
+    points = 0
+    for i, cell in enumerate(nb['cells']):
+        m, src = _marks(cell), _src(cell)
+        if cell['cell_type'] == 'code' and BEGIN in src and not m.get('solution'):
+            raise ValueError(f"{name}, cell {i}: has '{BEGIN}' but no nbgrader solution mark")
+        if cell['cell_type'] == 'code' and re.search(r'^check_\w+\(', src, re.M) and not (m.get('grade') and m.get('points', 0) > 0):
+            raise ValueError(f"{name}, cell {i}: calls a checker but is not an nbgrader test cell with points")
+        if m.get('grade') and not m.get('solution'): points += m['points']
+    if not points: raise ValueError(f"{name}: no autograded test cell")
+    return points
+
+def write_course(src, # the exercise notebooks (a folder, e.g. nbs/exercises)
+                 dst, # the course folder (created)
+                 assignment: str = 'histogan', # nbgrader's assignment name
+                 course: str = 'histogan_nb', # nbgrader's course id
+                 force: bool = False, # overwrite files already there
+                ) -> list: # the source notebooks written
+    "An nbgrader course at `dst`: `nbgrader_config.py` and `source/<assignment>/` (instructor cells dropped)."
+    dst = Path(dst)
+    pairs = _notebook_pairs(Path(src), dst/'source'/assignment, 'course')
+    _refuse_overwrite([dst/'nbgrader_config.py'] + [d for _, d in pairs], force, 'course')
+    for s, d in pairs:
+        nb = json.loads(s.read_text())
+        check_gradable(nb, s.name)
+        nb['cells'] = [c for c in nb['cells'] if 'instructor' not in c.get('metadata', {}).get('tags', [])]
+        for c in nb['cells']:
+            if c['cell_type'] == 'code': c['outputs'], c['execution_count'] = [], None
+        d.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(d, json.dumps(opens_ready(nb), indent=1, ensure_ascii=False) + '\n')
+    write_atomic(dst/'nbgrader_config.py', NBGRADER_CONFIG.format(course=course, text=ANSWER_PLACEHOLDER))
+    return [d for _, d in pairs]
+
+def main(argv: Optional[list] = None) -> int:
+    "`python -m histogan_nb.exercises strip|course SRC DST`: the student version, or an nbgrader course."
     ap = argparse.ArgumentParser(prog='python -m histogan_nb.exercises', description=main.__doc__)
     sub = ap.add_subparsers(dest='cmd', required=True)
-    st = sub.add_parser('strip', help='write the student version (solutions replaced by stubs)')
-    st.add_argument('src', help='an exercise notebook or a folder of them (e.g. nbs/exercises)')
-    st.add_argument('dst', help='output notebook or folder')
+    st = sub.add_parser('strip', help='the student version for self-study: solutions replaced by stubs, nothing graded')
+    co = sub.add_parser('course', help='an nbgrader course folder; then `cd DST && nbgrader generate_assignment histogan`')
+    for p in (st, co):
+        p.add_argument('src', help='an exercise notebook or a folder of them (e.g. nbs/exercises)')
+        p.add_argument('dst', help='output folder' + (' (or notebook)' if p is st else ''))
+        p.add_argument('--force', action='store_true', help='overwrite notebooks already at DST (they may hold a student\'s work)')
+    co.add_argument('--assignment', default='histogan', help="nbgrader's assignment name (default: histogan)")
     a = ap.parse_args(argv)
-    for p in write_student_version(a.src, a.dst): print(f"wrote {p}")
+    try:
+        if a.cmd == 'strip': written = write_student_version(a.src, a.dst, force=a.force)
+        else: written = write_course(a.src, a.dst, a.assignment, force=a.force)
+    except (OSError, ValueError) as e:
+        print(f"{ap.prog} {a.cmd}: error: {e}", file=sys.stderr); return 2
+    for p in written: print(f"wrote {p}")
+    if a.cmd == 'course': print(f"next: cd {a.dst} && nbgrader generate_assignment {a.assignment}  (see nbs/exercises/README.md)")
+    return 0
 
 # %% ../nbs/11_exercises.ipynb #fcfbd45c
-if __name__ == '__main__' and sys.argv[0].endswith('exercises.py'): main()
+if __name__ == '__main__' and sys.argv[0].endswith('exercises.py'): sys.exit(main())

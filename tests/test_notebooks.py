@@ -11,7 +11,8 @@ NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' no
 SKIP = [f for f in get_config().tst_flags.split() if f not in os.environ.get('HISTOGAN_TEST_FLAGS', '').split()]
 
 @pytest.mark.parametrize('nb', NBS, ids=[str(p.relative_to(ROOT/'nbs')) for p in NBS])
-def test_notebook(nb):
+def test_notebook(nb, monkeypatch):
+    if nb.parent.name == 'exercises': monkeypatch.setenv('HISTOGAN_CHECKS', 'strict')   # a FAIL line fails the test
     ok, secs = run_nb_tests(nb, skip_flags=SKIP, showerr=True)
     assert ok, f'{nb.name} failed (see the traceback above)'
 

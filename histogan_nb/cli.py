@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import PRESETS, preset, get_device, atomic_path, write_atomic, save_figure, clean_stale_temps
+from .config import PRESETS, REPRO_NOTEBOOKS as NOTEBOOKS, preset, get_device, atomic_path, write_atomic, save_figure, clean_stale_temps
 from .data import decode_image, fit_size, write_pcam_h5, open_dataset, image_grid, IMAGE_EXTS
 from .train import (fit, load_models, load_checkpoint, check_compatible, predict, generate,
                                NonFiniteLossError)
@@ -135,7 +135,8 @@ def cmd_bench(args):
 def cmd_repro(args):
     from histogan_nb.repro import run_repro
     run_repro(args.preset, data=str(_existing(args.data, 'data path')) if args.data else None, out=args.out,
-              seeds=args.seeds, device=args.device, jobs=args.jobs)
+              seeds=args.seeds, device=args.device, jobs=args.jobs,
+              notebooks=tuple(args.notebook or NOTEBOOKS))
 
 def _common(sp, checkpoint=False, device=True):
     if checkpoint: sp.add_argument('--checkpoint', required=True, help='a .pt written by `histogan train`')
@@ -168,9 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser('bench', help='time the training step and inference (images/s, ms per part, memory, FLOPs)')
     b.add_argument('--preset', required=True, help=f"one of {', '.join(PRESETS)}"); b.add_argument('--steps', type=int, default=10)
     b.add_argument('--json', help='write the results as JSON here too'); _common(b)
-    rp = sub.add_parser('repro', help="reproduce Tables I-II and Figs. 2-3 with papermill")
-    rp.add_argument('--preset', required=True, help=f"one of {', '.join(PRESETS)}"); rp.add_argument('--data', help='PCam .h5 folder or class-folder tree')
-    rp.add_argument('--out', required=True); rp.add_argument('--seeds', type=int, help="seeds per row (default: the preset's)")
+    rp = sub.add_parser('repro', help="reproduce Tables I-II and Figs. 2-3 with papermill",
+                        description="Execute the reproduction notebooks (nbs/repro) with papermill. Each writes its executed "
+                                    "notebook, table or figure into OUT; the runs they train go to OUT/runs and are reused "
+                                    "by later notebooks and reruns. `--preset smoke --out runs/smoke` takes about a minute.")
+    rp.add_argument('--preset', required=True, help=f"one of {', '.join(PRESETS)} (smoke: generated data, about a minute)")
+    rp.add_argument('--data', help="PCam .h5 folder or class-folder tree (default: generated data at smoke, the preset's otherwise)")
+    rp.add_argument('--out', required=True, help='output folder: executed notebooks, tables (.md/.csv), figures (.png), run.json, runs/')
+    rp.add_argument('--seeds', type=int, help="seeds per row (default: the preset's)")
+    rp.add_argument('--notebook', action='append', choices=NOTEBOOKS, metavar='NAME',
+                    help=f"run only this notebook (repeatable; one of {', '.join(NOTEBOOKS)}; default: all four in that order)")
     rp.add_argument('--jobs', type=int, default=1, help='processes for the long runs, side by side (CPU: one per core)'); _common(rp)
     for name, p in sub.choices.items(): p.set_defaults(func=globals()[f'cmd_{name}'])
     return ap

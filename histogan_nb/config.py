@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PRESETS', 'POSITIVE', 'UNIT', 'CONFIG_RULES', 'repo_root', 'default_data_path', 'DataConfig', 'ModelConfig',
-           'TrainConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'get_device', 'seed_everything',
-           'atomic_path', 'write_atomic', 'save_figure', 'clean_stale_temps']
+__all__ = ['PRESETS', 'REPRO_NOTEBOOKS', 'POSITIVE', 'UNIT', 'CONFIG_RULES', 'repo_root', 'default_data_path', 'DataConfig',
+           'ModelConfig', 'TrainConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'get_device',
+           'seed_everything', 'atomic_path', 'write_atomic', 'save_figure', 'clean_stale_temps']
 
 # %% ../nbs/00_config.ipynb #40be2d3b
 def repo_root() -> Path:
@@ -147,6 +147,7 @@ def _gpu():   # one GPU, a budget in minutes: the paper's 96-px architecture and
     return p
 
 PRESETS = {'smoke': _smoke, 'cpu': _cpu, 'gpu': _gpu, 'paper': _paper}
+REPRO_NOTEBOOKS = ('table1', 'table2', 'fig2', 'fig3')   # nbs/repro, in the order `histogan repro` runs them
 
 # %% ../nbs/00_config.ipynb #8cb7540c
 def preset(name: str, **overrides) -> Preset:

@@ -11,7 +11,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from .config import Preset, preset, apply_overrides, repo_root, default_data_path, write_atomic
+from .config import Preset, preset, apply_overrides, repo_root, default_data_path, write_atomic, REPRO_NOTEBOOKS
 from .metrics import classification_metrics, mean_std
 
 # %% auto #0
@@ -284,7 +284,7 @@ def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dic
     return res
 
 # %% ../nbs/13_repro.ipynb #26e9fde0
-NOTEBOOKS = ('table1', 'table2', 'fig2', 'fig3')
+NOTEBOOKS = REPRO_NOTEBOOKS   # config names them, so the CLI can list them without importing this module
 
 class ReproError(RuntimeError):
     "A reproduction notebook failed."

@@ -21,7 +21,7 @@ setup: .venv/.stamp
 	touch $@
 
 test: setup
-	$(PY) -m pytest -q -n 2 --dist worksteal tests
+	$(PY) -m pytest -q -n 2 --dist worksteal --durations=25 tests
 
 # the kit's main job: Tables I-II and Figs. 2-3 by papermill (PRESET=cpu: about an hour on 2 cores)
 repro: setup

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 from histogan_nb.config import default_data_path
+from histogan_nb.data import list_files
 from histogan_nb.metrics import InceptionFeatures, extract_features, fid_from_features, kid_from_features
 
 
@@ -21,13 +22,13 @@ NAMES = ('valid', 'test', 'valid_jittered')
 
 def sample_split(root: Path, split: str, n: int, seed: int) -> torch.Tensor:
     "n images (uint8, (n,3,96,96)) from root/split, half from each class folder, seeded."
-    classes = sorted(p for p in (root/split).iterdir() if p.is_dir())
-    if not classes: raise FileNotFoundError(f"no class folders under {root/split}")
+    paths, labels = list_files(root, split)      # the kit's one reader of class-folder trees
+    classes = sorted(set(labels))
     rng, out = random.Random(seed), []
     for i, c in enumerate(classes):
-        files = sorted(c.glob('*.jpg'))
+        files = [f for f, y in zip(paths, labels) if y == c]
         k = n//len(classes) + (1 if i < n % len(classes) else 0)
-        if len(files) < k: raise ValueError(f"{c} holds {len(files)} images, {k} asked for")
+        if len(files) < k: raise ValueError(f"class {c} of {root/split} holds {len(files)} images, {k} asked for")
         for f in rng.sample(files, k):
             out.append(torch.from_numpy(np.asarray(Image.open(f).convert('RGB'))).permute(2, 0, 1))
     return torch.stack(out)

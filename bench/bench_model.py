@@ -11,27 +11,22 @@ Per preset and batch size it times, after one warm-up iteration:
 images/s = batch / (G + D), and images/s with the penalty = batch / (G + D + D+GP).
 The paper preset is slow on CPU: batch 2 and 1 timed iteration by default. Never run in the tests.
 """
-import argparse, json, os, platform, sys, time
+import argparse, json, platform
 from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from histogan_nb.config import preset, get_device
 from histogan_nb.discriminator import build_models, count_params
 from histogan_nb.vit import double_backward_attention
+from histogan_nb.losses import penalty_at
+from histogan_nb.bench import timed
 
 DEFAULTS = {'smoke': (8, 10), 'cpu': (32, 5), 'paper': (2, 1)}  # batch, timed iterations
 
-def _sync(dev):
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
-
 def _time(fn, iters, dev):
-    fn(); _sync(dev)  # warm-up
-    t = time.perf_counter()
-    for _ in range(iters): fn()
-    _sync(dev)
-    return (time.perf_counter() - t) / iters
+    fn()  # warm-up
+    return timed(fn, dev, iters)
 
 def bench(name, batch, iters, dev):
     cfg = preset(name).model
@@ -41,19 +36,18 @@ def bench(name, batch, iters, dev):
     z, c = torch.randn(batch, cfg.z_dim, device=dev), torch.randint(0, cfg.num_classes, (batch,), device=dev)
     x = torch.rand(batch, 3, cfg.image_size, cfg.image_size, device=dev)*2 - 1
 
-    def g_step():
+    # forward + backward passes only (not the training's d_step/g_step: no optimiser, no losses of eq. 8)
+    def g_pass():
         G.zero_grad(set_to_none=True); G(z, c).square().mean().backward()
-    def d_step():
+    def d_pass():
         D.zero_grad(set_to_none=True); o = D(x)
         (o.source.mean() + F.cross_entropy(o.logits, c)).backward()
-    def gp_step():
+    def gp_pass():
         D.zero_grad(set_to_none=True)
         xh = x.detach().requires_grad_(True)
-        with double_backward_attention(): s = D(xh).source
-        g, = torch.autograd.grad(s.sum(), xh, create_graph=True)
-        ((g.flatten(1).norm(dim=1) - 1)**2).mean().backward()
+        with double_backward_attention(): penalty_at(D(xh).source, xh).backward()
 
-    tg, td, tgp = (_time(f, iters, dev) for f in (g_step, d_step, gp_step))
+    tg, td, tgp = (_time(f, iters, dev) for f in (g_pass, d_pass, gp_pass))
     return dict(preset=name, image_size=cfg.image_size, batch=batch, iters=iters,
                 g_params=count_params(G), d_params=count_params(D),
                 g_ms=1e3*tg, d_ms=1e3*td, gp_ms=1e3*tgp,

@@ -12,8 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['critic_loss', 'generator_loss', 'interpolate', 'gradient_penalty', 'class_loss', 'MultiLossWeighting', 'eq5_terms',
-           'mlw_approximation_errors', 'plot_mlw_approximation']
+__all__ = ['critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'class_loss', 'MultiLossWeighting',
+           'eq5_terms', 'mlw_approximation_errors', 'plot_mlw_approximation']
 
 # %% ../nbs/05_losses.ipynb #d87895f0
 def critic_loss(src_real: torch.Tensor, # f1(D(real)), shape (N,)
@@ -44,6 +44,17 @@ def interpolate(real: torch.Tensor, # real images (N, ...)
 def _source(out):
     return out.source if hasattr(out, 'source') else out
 
+def penalty_at(scores: torch.Tensor, # f1 at the interpolates, shape (N,)
+               x_hat: torch.Tensor, # the interpolates (N, ...), built with requires_grad
+               lambda_gp: float = 10., # lambda of eq. 2
+              ) -> torch.Tensor:
+    "The penalty of eq. 2 from the critic's scores at `x_hat`: $\\lambda_{GP}\\,\\mathbb{E}(\\lVert\\nabla_{\\hat I} f^1\\rVert_2 - 1)^2$."
+    if scores.shape[0] != x_hat.shape[0] or scores.numel() != x_hat.shape[0]:
+        raise ValueError(f"gradient penalty: the critic must return one score per image, got shape {tuple(scores.shape)}")
+    grad, = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    norm = torch.linalg.vector_norm(grad.flatten(1), dim=1)
+    return lambda_gp * ((norm - 1)**2).mean()
+
 def gradient_penalty(critic: Callable, # images -> (N,) source scores (or an output with `.source`)
                      real: torch.Tensor, # real images (N, ...)
                      fake: torch.Tensor, # synthetic images, same shape (detached here)
@@ -52,12 +63,7 @@ def gradient_penalty(critic: Callable, # images -> (N,) source scores (or an out
                     ) -> torch.Tensor:
     "$\\lambda_{GP}\\,\\mathbb{E}(\\lVert\\nabla_{\\hat I} f^1(D(\\hat I))\\rVert_2 - 1)^2$, differentiable w.r.t. the critic."
     x_hat = interpolate(real.detach(), fake.detach(), eps).requires_grad_(True)
-    scores = _source(critic(x_hat))
-    if scores.shape[0] != x_hat.shape[0] or scores.numel() != x_hat.shape[0]:
-        raise ValueError(f"gradient penalty: the critic must return one score per image, got shape {tuple(scores.shape)}")
-    grad, = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-    norm = torch.linalg.vector_norm(grad.flatten(1), dim=1)
-    return lambda_gp * ((norm - 1)**2).mean()
+    return penalty_at(_source(critic(x_hat)), x_hat, lambda_gp)
 
 # %% ../nbs/05_losses.ipynb #fcec01c3
 def class_loss(logits: torch.Tensor, # f2(D(I)), shape (N, K)

@@ -1,5 +1,5 @@
 "JupyterLab for real: the server on 127.0.0.1, `02_class_projection` opened and run through the UI in headless Chromium."
-import json, os, secrets, shutil, subprocess, sys, time, urllib.request
+import json, os, re, secrets, shutil, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 from browser import browser, free_port, screenshot_dir
@@ -43,14 +43,21 @@ def test_jupyterlab_runs_class_projection(lab, tmp_path):
     with browser() as b:
         page = b.new_page(viewport={'width': 1400, 'height': 1000})
         page.goto(f'{url}/lab/tree/{NB}?token={token}')
-        page.wait_for_selector('.jp-NotebookPanel', timeout=60000)
+        page.wait_for_selector('.jp-NotebookPanel .jp-Cell', timeout=60000)
         _kernel_idle(page)
         assert page.locator('.jp-Dialog').count() == 0, 'JupyterLab asked for a kernel'
+        page.locator('.jp-NotebookPanel .jp-Cell').first.click()          # the notebook is the current widget
         page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
-        page.locator('.lm-Menu-itemLabel', has_text='Run All Cells').first.click()
+        item = page.locator('.lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel', has_text=re.compile('^Run All Cells$'))
+        item.wait_for(timeout=30000); item.click()
         n_code = sum(c['cell_type'] == 'code' for c in json.loads((work/NB).read_text())['cells'])
-        page.wait_for_function(f"""() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-                                          .filter(p => /^\\[\\d+\\]:$/.test(p.textContent.trim())).length === {n_code}""", timeout=180000)
+        done = f"""() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                        .filter(p => /^\\[\\d+\\]:$/.test(p.textContent.trim())).length"""
+        try:
+            page.wait_for_function(f'{done} > 0', timeout=60000)             # the run started
+            page.wait_for_function(f'{done} === {n_code}', timeout=240000)   # and reached the last cell
+        except Exception:
+            page.screenshot(path=str(tmp_path/'failed.png')); raise AssertionError(f'run all did not finish: see {tmp_path/"failed.png"}')
         _kernel_idle(page)
         page.keyboard.press('Control+s')
         page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30000)

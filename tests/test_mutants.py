@@ -34,8 +34,8 @@ MUTANTS = {
     # 5. the penalty on the class logits instead of the source head
     'gp_on_logits_in_losses': ('05_losses.ipynb', "return out.source if hasattr(out, 'source') else out",
                                "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
-    'gp_on_logits_in_d_step': ('07_train.ipynb', "return seen['out'].source.float()[2*n:]",
-                               "return seen['out'].logits.float()[2*n:, 0]"),
+    'gp_on_logits_in_d_step': ('07_train.ipynb', "gp = penalty_at(src[2*n:], x_hat, t.lambda_gp)",
+                               "gp = penalty_at(logits[2*n:, 0], x_hat, t.lambda_gp)"),
     # 6. >= instead of > in the selective mask
     'mask_not_strict': ('06_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
     # 7. a clamped instead of a truncated normal

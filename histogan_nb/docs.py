@@ -175,9 +175,10 @@ def build_site(out='_docs', # the site's folder
     mathjax_url = _copy_mathjax(site)
     if (root/'figures').exists(): shutil.copytree(root/'figures', site/'figures', dirs_exist_ok=True)
     need = [n[len('repro-'):] for n, _, sec in todo if n.startswith('repro-')]
-    if need and repro_out is None:
+    scratch = tempfile.TemporaryDirectory() if need and repro_out is None else None   # the runs stay out of the site
+    if scratch:
         from histogan_nb.repro import run_repro   # papermill, at smoke: about a minute for all four
-        repro_out = site/'_repro'
+        repro_out = Path(scratch.name)
         with inline_figures(): run_repro('smoke', out=repro_out, notebooks=tuple(need))
     from histogan_nb.exercises import student_notebook
     import nbformat
@@ -191,6 +192,7 @@ def build_site(out='_docs', # the site's folder
             if not done.exists(): raise FileNotFoundError(f"no executed {path.name} in {repro_out}: run `histogan repro --preset smoke --out {repro_out}`")
             nb = nbformat.read(done, as_version=4)
         built[name] = (for_reading(nb), sec)
+    if scratch: scratch.cleanup()
     entries = [('index', 'Start here: the README', 'histogan_nb')] + [(n, page_title(nb, n), sec) for n, (nb, sec) in built.items()]
     titles, written = {n: t for n, t, _ in entries}, []
     with tempfile.TemporaryDirectory() as tpl:

@@ -384,7 +384,7 @@ def run_two_stage(arch: str, # classifier of stage 2
                 unified={'unified_training': dict(timer.stages['1_train_generator'])})
 
 # %% ../nbs/09_baselines.ipynb #e484d109
-_TIME_COLUMNS = ('step_time', 'step_s', 'time_s')
+_TIME_COLUMNS = ('step_time',)   # train.LOG_COLUMNS' per-step seconds
 
 def unified_cost(path: Union[str, Path], # the unified run's `summary.json` or per-step `log.csv`
                  time_col: Optional[str] = None, # log column of per-step seconds (default: the first of _TIME_COLUMNS)

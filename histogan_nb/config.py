@@ -39,7 +39,6 @@ class DataConfig:
     test_count: Optional[float] = None   # same for the test split
     seed: int = 0                        # seed of the subsetting
     augment: bool = False                # dihedral flips/rotations for classifiers (off: the paper is silent)
-    num_workers: int = 0                 # DataLoader workers
     def resolved_path(self) -> str: return self.path or default_data_path()
 
 # %% ../nbs/00_config.ipynb #e534e77a

@@ -180,7 +180,7 @@ def build_site(out='_docs', # the site's folder
         from histogan_nb.repro import run_repro   # papermill, at smoke: about a minute for all four
         repro_out = Path(scratch.name)
         with inline_figures(): run_repro('smoke', out=repro_out, notebooks=tuple(need))
-    from histogan_nb.exercises import student_notebook
+    from histogan_nb.coursework import student_notebook
     import nbformat
     built, t0 = {}, time.perf_counter()
     for i, (name, path, sec) in enumerate(todo, 1):

@@ -16,11 +16,10 @@ from .metrics import classification_metrics, mean_std
 
 # %% auto #0
 __all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES',
-           'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'FIG3_SEEDS', 'NOTEBOOKS', 'repro_preset', 'toy_splits', 'load_data',
-           'Repro', 'setup', 'run_dir', 'unified_run', 'best_checkpoint', 'test_metrics', 'filter_keeps_enough',
-           'synthetic_set', 'baseline', 'table_rows', 'to_markdown', 'write_table', 'costs_table', 'sample_fid',
-           'ReproError', 'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch',
-           'run_repro']
+           'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'NOTEBOOKS', 'repro_preset', 'toy_splits', 'load_data', 'Repro',
+           'setup', 'run_dir', 'unified_run', 'best_checkpoint', 'test_metrics', 'filter_keeps_enough', 'synthetic_set',
+           'baseline', 'table_rows', 'to_markdown', 'write_table', 'costs_table', 'sample_fid', 'ReproError',
+           'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch', 'run_repro']
 
 # %% ../nbs/13_repro.ipynb #d7c6b164
 METRICS = ('accuracy', 'auc', 'sensitivity', 'specificity')
@@ -75,7 +74,6 @@ REPRO_OVERRIDES = {
 }
 REPORT_FID_IMAGES = {'cpu': 512}   # images per side of the reported FID (Table I, Fig. 2); others: train.fid_images
 CLF_EQUAL_TIME = {'cpu': True}   # Table I's CNNs get the unified run's CPU minutes (not a step count)
-FIG3_SEEDS = 1   # the exp_ vs log_ comparison (Fig. 3) trains log_ for the first seed only
 
 # %% ../nbs/13_repro.ipynb #9763fd31
 def repro_preset(name: str, # 'smoke', 'cpu' or 'paper'
@@ -334,7 +332,7 @@ def repro_jobs(R: Repro) -> dict:
     jobs[f'fid_seed{k0}'] = ('sample_fid', (k0,), (f'full_seed{k0}',))
     for v in ('no_cp', 'no_sa', 'baseline'):
         for k in R.seeds: jobs[f'{v}_seed{k}'] = ('unified_run', (v, k), ())
-    for k in R.seeds[:FIG3_SEEDS]: jobs[f'log__seed{k}'] = ('unified_run', ('log_', k), ())
+    jobs[f'log__seed{k0}'] = ('unified_run', ('log_', k0), ())   # Fig. 3 trains log_ for the first seed only
     for k in R.seeds:
         for arch in ARCHS:
             for syn in (False, True):

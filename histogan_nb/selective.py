@@ -57,8 +57,8 @@ def sample_conditioning(n: int, # batch size
                         device=None,
                        ) -> tuple:
     "(z, c) for a synthetic batch: truncated z when `train_cfg.use_sa`, uniform labels."
-    z = sample_latent(n, model_cfg.z_dim, train_cfg.tau, train_cfg.use_sa, generator, device)
-    return z, sample_labels(n, model_cfg.num_classes, generator, device)
+    c = sample_labels(n, model_cfg.num_classes, generator, device)   # c first: the order training has always drawn them
+    return sample_latent(n, model_cfg.z_dim, train_cfg.tau, train_cfg.use_sa, generator, device), c
 
 # %% ../nbs/06_selective_augmentation.ipynb #0ea0686a
 def selective_mask(logits: torch.Tensor, # f2(D(I_syn)), shape (N, K)

@@ -20,18 +20,18 @@ from .data import open_from_config, load_tensors, to_model_range, from_model_ran
 from .discriminator import build_models
 from .vit import double_backward_attention
 from .losses import critic_loss, generator_loss, class_loss, MultiLossWeighting, interpolate, penalty_at
-from .selective import sample_latent, sample_labels, synthetic_class_loss
+from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
 from .metrics import classification_metrics, fid_reference, dataset_key
 
 # %% auto #0
-__all__ = ['LOG_COLUMNS', 'RESUME_MAY_CHANGE', 'Dist', 'init_distributed', 'RealBatches', 'unwrap', 'GAN', 'make_gan',
-           'set_threads', 'maybe_compile', 'autocast', 'fake_batch', 'floor_log_weights', 'd_step', 'g_step',
-           'ema_update', 'train_step', 'predict', 'generate', 'evaluate', 'better', 'nonfinite_entries', 'check_finite',
-           'atomic_save', 'state_dict', 'load_checkpoint', 'check_compatible', 'restore', 'preset_from_checkpoint',
-           'load_models', 'NonFiniteLossError', 'StepLog', 'load_split', 'total_steps', 'fid_cache_key',
-           'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'fit', 'toy_data', 'read_log',
-           'smooth', 'plot_losses', 'score_run']
+__all__ = ['RETIRED_FIELDS', 'LOG_COLUMNS', 'RESUME_MAY_CHANGE', 'Dist', 'init_distributed', 'RealBatches', 'unwrap', 'GAN',
+           'make_gan', 'set_threads', 'maybe_compile', 'autocast', 'fake_batch', 'floor_log_weights', 'd_step',
+           'g_step', 'ema_update', 'train_step', 'predict', 'generate', 'evaluate', 'better', 'nonfinite_entries',
+           'check_finite', 'atomic_save', 'state_dict', 'load_checkpoint', 'check_compatible', 'restore',
+           'preset_from_checkpoint', 'load_models', 'NonFiniteLossError', 'StepLog', 'load_split', 'total_steps',
+           'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'fit', 'toy_data',
+           'read_log', 'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/07_train.ipynb #db643be0
 @dataclass
@@ -137,9 +137,7 @@ def autocast(gan: GAN):
 
 def fake_batch(gan: GAN, n: int):
     "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
-    t, m = gan.preset.train, gan.preset.model
-    c = sample_labels(n, m.num_classes, device=gan.device)
-    z = sample_latent(n, m.z_dim, tau=t.tau, truncate=t.use_sa, device=gan.device)
+    z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
     with autocast(gan): return gan.G(z, c), c
 
 def _allreduce_grads(gan: GAN, params):
@@ -326,6 +324,8 @@ def restore(gan: GAN, ckpt: dict, batches: Optional[RealBatches] = None):
     if 'cuda' in ckpt['rng'] and gan.device.type == 'cuda': torch.cuda.set_rng_state(ckpt['rng']['cuda'], gan.device)
     if batches is not None and ckpt.get('batches'): batches.load_state_dict(ckpt['batches'])
 
+RETIRED_FIELDS = {'data': ('num_workers',)}   # config fields the kit no longer has: ignored in older checkpoints
+
 def preset_from_checkpoint(ckpt: dict, path='checkpoint') -> Preset:
     "The preset a checkpoint was trained with (a clear error for one written by another version of the kit)."
     from histogan_nb.config import DataConfig, ModelConfig, TrainConfig
@@ -333,9 +333,10 @@ def preset_from_checkpoint(ckpt: dict, path='checkpoint') -> Preset:
     tup = lambda cfg: {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
     parts = {}
     for name, cls in (('data', DataConfig), ('model', ModelConfig), ('train', TrainConfig)):
-        unknown = sorted(set(d.get(name, {})) - {f.name for f in fields(cls)})
+        saved = {k: v for k, v in d.get(name, {}).items() if k not in RETIRED_FIELDS.get(name, ())}
+        unknown = sorted(set(saved) - {f.name for f in fields(cls)})
         if unknown: raise ValueError(f"{path} was written by another version of histogan_nb: unknown {name} fields {', '.join(unknown)}")
-        parts[name] = cls(**tup(d.get(name, {})))
+        parts[name] = cls(**tup(saved))
     return Preset(d['name'], **parts)
 
 def load_models(path, device='cpu'):
@@ -424,7 +425,7 @@ RESUME_MAY_CHANGE = ('epochs', 'max_steps', 'max_minutes', 'eval_every', 'ckpt_e
 def data_identity(p: Preset, data: dict) -> dict:
     "What a resumed run must see again: the data config and a fingerprint of each split (size, labels, 256 of its images)."
     import hashlib
-    ident = {k: v for k, v in asdict(p.data).items() if k != 'num_workers'}
+    ident = asdict(p.data)
     for s, (x, y) in data.items():
         h = hashlib.sha1(np.asarray(y, np.int64).tobytes())
         h.update(np.ascontiguousarray(np.asarray(x[::max(1, len(x)//256)])).tobytes())

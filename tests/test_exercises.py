@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from execnb.nbio import read_nb
 from execnb.shell import CaptureShell
-from histogan_nb.exercises import write_student_version, write_course, BEGIN, END, NOT_IMPLEMENTED, ANSWER_PLACEHOLDER, FAIL, PASS
+from histogan_nb.checking import NOT_IMPLEMENTED, FAIL, PASS
+from histogan_nb.coursework import write_student_version, write_course, BEGIN, END, ANSWER_PLACEHOLDER
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = sorted((ROOT/'nbs'/'exercises').glob('*.ipynb'))

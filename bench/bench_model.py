@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from histogan_nb.config import preset, get_device
-from histogan_nb.discriminator import build_models, count_params
+from histogan_nb.models import build_models, count_params
 from histogan_nb.vit import double_backward_attention
 from histogan_nb.losses import penalty_at
 from histogan_nb.bench import timed

@@ -90,9 +90,9 @@ class TrainConfig:
     threads: int = 0                      # torch CPU threads set by fit/bench (0 = torch's default)
     ema: Optional[float] = None           # EMA decay of G, used for evaluation and sampling (None = off, as the paper)
     diffaug: str = ''                     # DiffAugment policy on every D input, e.g. 'translation,color,cutout' ('' = off, as the paper)
-    s_min: Optional[float] = None         # floor on the learned log-weights s (None = free, as the paper); see 07_train
+    s_min: Optional[float] = None         # floor on the learned log-weights s (None = free, as the paper); see 11_train
     device: str = 'auto'                  # 'auto' = cuda if available, else cpu
-    # classifier baselines of Table I and the two-stage route (09_baselines); the paper gives none of these
+    # classifier baselines of Table I and the two-stage route (12_baselines); the paper gives none of these
     clf_epochs: float = 1.0               # passes over the classifier's train set (real + synthetic)
     clf_max_steps: Optional[int] = None   # classifier steps; overrides `clf_epochs` when set
     clf_max_minutes: Optional[float] = None # minutes of classifier training (CPU time on a CPU, wall on a GPU; evaluation excluded); overrides `clf_epochs`
@@ -120,7 +120,7 @@ def _smoke():
                   ModelConfig(), TrainConfig(max_steps=4, eval_every=2, ckpt_every=2, log_every=1,
                               clf_max_steps=2, clf_batch_size=8, clf_eval_every=1))
 
-def _cpu():   # the recipe `14_recipe_study` chose at equal CPU time; 24 CPU minutes on one core
+def _cpu():   # the recipe `17_recipe_study` chose at equal CPU time; 24 CPU minutes on one core
     return Preset('cpu', DataConfig(),
                   ModelConfig(image_size=32, z_chunk=16, g_dim=512, g_depth=(1, 1, 1, 1), g_heads=(4, 4, 2, 1),
                               g_windows=(0, 0, 8, 8), d_dim=64, d_patch=4, d_heads=4),

@@ -8,7 +8,7 @@ from browser import browser, serve, screenshot_dir
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 NOTEBOOKS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
-SHOWN = ['index', '02_class_projection', '05_losses', 'repro-fig3']
+SHOWN = ['index', '03_class_projection', '07_losses', 'repro-fig3']
 
 @pytest.mark.parametrize('nb', NOTEBOOKS, ids=[str(p.relative_to(ROOT/'nbs')) for p in NOTEBOOKS])
 def test_notebook_records_kernel_and_language(nb):

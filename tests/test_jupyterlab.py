@@ -1,4 +1,4 @@
-"JupyterLab for real: the server on 127.0.0.1, `02_class_projection` opened and run through the UI in headless Chromium."
+"JupyterLab for real: the server on 127.0.0.1, `03_class_projection` opened and run through the UI in headless Chromium."
 import json, os, re, secrets, shutil, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
@@ -6,7 +6,7 @@ from browser import browser, free_port, screenshot_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-NB = '02_class_projection.ipynb'
+NB = '03_class_projection.ipynb'
 
 @pytest.fixture
 def lab(tmp_path):
@@ -61,7 +61,7 @@ def test_jupyterlab_runs_class_projection(lab, tmp_path):
         _kernel_idle(page)
         page.keyboard.press('Control+s')
         page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30000)
-        page.screenshot(path=str(screenshot_dir(tmp_path)/'jupyterlab-02_class_projection.png'))
+        page.screenshot(path=str(screenshot_dir(tmp_path)/'jupyterlab-03_class_projection.png'))
         # the control, in a fresh workspace: without a recorded kernel JupyterLab asks which one
         page.goto(f'{url}/lab/workspaces/control/tree/no_kernel.ipynb?token={token}')
         page.wait_for_selector('.jp-Dialog', timeout=60000)

@@ -16,37 +16,37 @@ IGNORE = shutil.ignore_patterns('.venv', '.git', 'data', 'runs', '__pycache__', 
 # name: (notebook, original text, mutated text); the notebook's own tests must fail on the mutant
 MUTANTS = {
     # 1. the penalty's sign flipped in D's loss
-    'gp_sign_in_d_step': ('07_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2])",
+    'gp_sign_in_d_step': ('11_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2])",
                           "loss = l_critic - gp + gan.mlw([l1, l2])"),
     # (the critic's own sign in D's step)
-    'critic_sign_in_d_step': ('07_train.ipynb', "l_critic = critic_loss(src[:n], src[n:2*n])",
+    'critic_sign_in_d_step': ('11_train.ipynb', "l_critic = critic_loss(src[:n], src[n:2*n])",
                               "l_critic = critic_loss(src[n:2*n], src[:n])"),
     # 2. G ascending the critic
-    'generator_loss_sign': ('05_losses.ipynb', "return -src_fake.mean()", "return src_fake.mean()"),
-    'g_step_ascends': ('07_train.ipynb', "loss = l_adv + gan.mlw.weighted(1, l2_g)",
+    'generator_loss_sign': ('07_losses.ipynb', "return -src_fake.mean()", "return src_fake.mean()"),
+    'g_step_ascends': ('11_train.ipynb', "loss = l_adv + gan.mlw.weighted(1, l2_g)",
                        "loss = -l_adv + gan.mlw.weighted(1, l2_g)"),
     # 3. the penalty at the synthetic images instead of the interpolates
-    'gp_at_fakes': ('05_losses.ipynb', "x_hat = interpolate(real.detach(), fake.detach(), eps)",
+    'gp_at_fakes': ('07_losses.ipynb', "x_hat = interpolate(real.detach(), fake.detach(), eps)",
                     "x_hat = interpolate(real.detach(), fake.detach(), torch.zeros(len(real)))"),
     # 4. one eps for the whole batch
-    'one_eps_per_batch': ('05_losses.ipynb', "if eps is None: eps = torch.rand(n, device=real.device, dtype=real.dtype)",
+    'one_eps_per_batch': ('07_losses.ipynb', "if eps is None: eps = torch.rand(n, device=real.device, dtype=real.dtype)",
                           "if eps is None: eps = torch.rand(1, device=real.device, dtype=real.dtype).expand(n)"),
     # 5. the penalty on the class logits instead of the source head
-    'gp_on_logits_in_losses': ('05_losses.ipynb', "return out.source if hasattr(out, 'source') else out",
+    'gp_on_logits_in_losses': ('07_losses.ipynb', "return out.source if hasattr(out, 'source') else out",
                                "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
-    'gp_on_logits_in_d_step': ('07_train.ipynb', "gp = penalty_at(src[2*n:], x_hat, t.lambda_gp)",
+    'gp_on_logits_in_d_step': ('11_train.ipynb', "gp = penalty_at(src[2*n:], x_hat, t.lambda_gp)",
                                "gp = penalty_at(logits[2*n:, 0], x_hat, t.lambda_gp)"),
     # 6. >= instead of > in the selective mask
-    'mask_not_strict': ('06_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
+    'mask_not_strict': ('08_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
     # 7. a clamped instead of a truncated normal
-    'clamped_latent': ('06_selective_augmentation.ipynb',
+    'clamped_latent': ('08_selective_augmentation.ipynb',
                        "if truncate: return truncated_normal((n, z_dim), tau, generator=generator, device=device)",
                        "if truncate: return torch.randn(n, z_dim, generator=generator, device=device).clamp(-tau, tau)"),
     # 8. grid attention without window_reverse (windows written back in window order)
-    'no_window_reverse': ('01_vit.ipynb', "return window_reverse(self.attn(win), self.window, H, W).view(N, L, C)",
+    'no_window_reverse': ('02_vit.ipynb', "return window_reverse(self.attn(win), self.window, H, W).view(N, L, C)",
                           "return self.attn(win).reshape(N, L, C)"),
     # 9. nearest instead of bicubic in generator stage 1
-    'nearest_upsampling': ('03_generator.ipynb',
+    'nearest_upsampling': ('04_generator.ipynb',
                            "m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)",
                            "m = F.interpolate(m, scale_factor=2, mode='nearest')"),
 }

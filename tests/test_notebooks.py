@@ -34,3 +34,22 @@ def test_module_docstrings_are_whole_sentences():
     cut = [p.name for p in sorted((ROOT/'histogan_nb').glob('*.py'))
            if (doc := ast.get_docstring(ast.parse(p.read_text()))) is not None and not doc.rstrip().endswith(('.', '!', '?'))]
     assert not cut, f'module docstrings cut mid-sentence (join the "> " lines of the notebook\'s title cell): {cut}'
+
+def notebook_imports() -> dict:
+    "For each numbered notebook: its module (`default_exp`) and the kit modules its code cells import."
+    import json, re
+    out = {}
+    for nb in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
+        code = '\n'.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code')
+        mod = re.search(r'#\|\s*default_exp\s+(\w+)', code)
+        out[nb.stem] = (mod and mod[1], set(re.findall(r'histogan_nb\.(\w+)', code)) - {'_modidx'})
+    return out
+
+def test_notebooks_import_only_lower_numbers():
+    "Reading in order never needs a later notebook: each numbered notebook imports only the modules of lower-numbered ones."
+    nbs = notebook_imports()
+    home = {mod: stem for stem, (mod, _) in nbs.items() if mod}
+    later = [f'{stem} imports {m} ({home[m]})' for stem, (_, used) in nbs.items() for m in sorted(used)
+             if m in home and home[m] >= stem and home[m] != stem]
+    assert not later, f'notebooks that import a later one: {later}'
+    assert len(set(s.split("_")[0] for s in nbs)) == len(nbs), 'two notebooks share a number'

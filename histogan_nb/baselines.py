@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_baselines.ipynb #d805da47
 from __future__ import annotations
-import contextlib, copy, csv, json, math, resource, sys, time, warnings
+import copy, csv, json, math, time, warnings
 from pathlib import Path
 from typing import Callable, Optional, Union
 import numpy as np
@@ -14,16 +14,18 @@ import torchvision
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Preset, TrainConfig, preset, get_device, seed_everything, write_atomic
-from .data import open_dataset, load_tensors, to_model_range, from_model_range, write_pcam_h5
+from .config import Preset, TrainConfig, preset, get_device, seed_everything, write_atomic, markdown_table
+from .data import load_split, load_splits, to_model_range, from_model_range, write_pcam_h5
 from .selective import sample_latent, selective_mask
-from .metrics import classification_metrics
+from .metrics import classification_metrics, better
+from .runtime import RealBatches, Clock, StageTimer, predict_batches
+from .train import fit, load_models, best_checkpoint
 
 # %% auto #0
 __all__ = ['CLASSIFIERS', 'ChannelAttention', 'SpatialAttention', 'CBAM', 'resnet50_cbam', 'make_classifier', 'random_dihedral',
-           'make_optimizer', 'predict_proba', 'BestCheckpoint', 'train_classifier', 'cpu_seconds', 'StageTimer',
-           'read_split', 'load_real', 'to_uint8_nhwc', 'sample_class', 'write_synthetic_set', 'run_baseline',
-           'train_generator', 'run_two_stage', 'unified_cost', 'route_costs', 'costs_markdown']
+           'make_optimizer', 'predict_proba', 'BestCheckpoint', 'train_classifier', 'to_uint8_nhwc', 'sample_class',
+           'write_synthetic_set', 'run_baseline', 'train_generator', 'two_stage_route', 'run_two_stage', 'unified_cost',
+           'route_costs', 'costs_markdown']
 
 # %% ../nbs/12_baselines.ipynb #e57aea40
 class ChannelAttention(nn.Module):
@@ -117,19 +119,13 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
         return torch.optim.SGD(model.parameters(), lr=cfg.clf_lr, momentum=0.9, weight_decay=cfg.clf_weight_decay)
     raise ValueError(f"unknown clf_optimizer {cfg.clf_optimizer!r}: choose 'adam' or 'sgd'")
 
-@torch.no_grad()
 def predict_proba(model: nn.Module, # a classifier with K >= 2 outputs
                   images_uint8: torch.Tensor, # (N, 3, S, S) uint8
                   batch_size: int = 256, # images per forward pass
                   device: Optional[torch.device] = None, # default: where the model's weights are
                  ) -> np.ndarray:
     "P(label 1) = softmax(f(x))_1 for every image, as a float numpy array of shape (N,)."
-    device = device or next(model.parameters()).device
-    was_training = model.training; model.eval()
-    out = [F.softmax(model(to_model_range(images_uint8[i:i + batch_size].to(device)).float()), -1)[:, 1].cpu()
-           for i in range(0, len(images_uint8), batch_size)]
-    model.train(was_training)
-    return torch.cat(out).double().numpy() if out else np.zeros(0)
+    return predict_batches(model, images_uint8, batch_size, device)[:, 1].double().numpy()
 
 # %% ../nbs/12_baselines.ipynb #4f6a278c
 def _check_xy(xy, name):
@@ -140,15 +136,18 @@ def _check_xy(xy, name):
     return x, torch.as_tensor(y).long()
 
 class BestCheckpoint:
-    "Keep a CPU copy of the weights with the highest validation `key`; ties and undefined (NaN) scores keep the earlier."
-    def __init__(self, key: str = 'auc'): self.key, self.score, self.state, self.step = key, -math.inf, None, None
+    "Keep a CPU copy of the weights whose evaluation is `better` (`09_metrics`) on `key` than every earlier one."
+    def __init__(self, key: str = 'auc'): self.key, self.best, self.state, self.step = key, None, None, None
+
+    @property
+    def score(self) -> float:
+        v = (self.best or {}).get(self.key, math.nan)
+        return v if np.isfinite(v) else -math.inf
 
     def update(self, model: nn.Module, metrics: dict, step: int) -> bool:
-        "Offer the current weights; return True if they are the new best."
-        v = metrics.get(self.key, float('nan'))
-        v = v if np.isfinite(v) else -math.inf
-        if self.state is not None and v <= self.score: return False
-        self.score, self.step = v, step
+        "Offer the current weights; return True if they are the new best (the first offer always is)."
+        if self.state is not None and not better(metrics, self.best, self.key): return False
+        self.best, self.step = metrics, step
         self.state = {k: t.detach().cpu().clone() for k, t in model.state_dict().items()}
         return True
 
@@ -165,27 +164,24 @@ def train_classifier(model: nn.Module, # from `make_classifier`
     if len(x) < 2: raise ValueError(f"train has {len(x)} images: a batch-norm network needs at least 2")
     device = torch.device(device) if device is not None else get_device(cfg.device)
     model.to(device)
-    opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed)
+    opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed + 1)   # gen: the augmentation's draws
     bs = min(cfg.clf_batch_size, len(x))
+    batches, clock = RealBatches(x, y, bs, seed=cfg.seed), Clock()          # the same shuffled batches as the GAN's
     per_epoch = len(x) // bs                                 # drop the last partial batch (batch norm needs > 1)
     budget = 60*cfg.clf_max_minutes if cfg.clf_max_minutes is not None else math.inf   # seconds of training steps
-    clock = time.process_time if device.type == 'cpu' else time.perf_counter              # CPU time on a CPU, wall on a GPU
     steps = cfg.clf_max_steps or (10**9 if budget < math.inf else max(1, math.ceil(cfg.clf_epochs * per_epoch)))
     every = cfg.clf_eval_every or per_epoch
-    best, history, losses, t0, spent = BestCheckpoint('auc'), [], [], time.perf_counter(), 0.0
-    perm, pos = torch.randperm(len(x), generator=gen), 0
+    best, history, losses, t0 = BestCheckpoint('auc'), [], [], time.perf_counter()
     bar = tqdm(range(1, steps + 1), total=None if budget < math.inf else steps, disable=not progress, desc=getattr(model, 'arch', 'classifier'), leave=False)
     for step in bar:
-        c0 = clock()
-        if pos + bs > len(x): perm, pos = torch.randperm(len(x), generator=gen), 0
-        idx = perm[pos:pos + bs]; pos += bs
-        xb = to_model_range(x[idx].to(device, non_blocking=True))
+        clock.start(); xb, yb = next(batches)
+        xb = to_model_range(xb.to(device, non_blocking=True))
         if augment: xb = random_dihedral(xb, gen)
         model.train()
-        loss = F.cross_entropy(model(xb), y[idx].to(device))
+        loss = F.cross_entropy(model(xb), yb.to(device))
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        losses.append(loss.detach()); spent += clock() - c0
-        out_of_time = spent >= budget
+        losses.append(loss.detach()); wall, cpu = clock.stop().now()
+        out_of_time = (cpu if device.type == 'cpu' else wall) >= budget           # CPU time on a CPU, wall on a GPU
         if step % every == 0 or step == steps or out_of_time:
             m = classification_metrics(yv.numpy(), predict_proba(model, xv, device=device))
             history.append(dict(step=step, epoch=step / per_epoch, train_loss=torch.stack(losses).mean().item(),
@@ -196,46 +192,6 @@ def train_classifier(model: nn.Module, # from `make_classifier`
         if out_of_time: break
     model.load_state_dict(best.state)
     return best.state, history
-
-# %% ../nbs/12_baselines.ipynb #86fa3192
-def cpu_seconds() -> float:
-    "User + system CPU seconds of this process and its waited-for children."
-    if sys.platform == 'win32': return time.process_time()      # no `resource` module: this process only
-    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
-
-class StageTimer:
-    "Record wall, CPU (incl. children) and GPU-held seconds per named stage: `with timer('stage'): ...`."
-    def __init__(self, gpus: Optional[int] = None): # GPUs a stage holds (default: 1 if CUDA is initialised, else 0)
-        self.gpus, self.stages = gpus, {}
-
-    @contextlib.contextmanager
-    def __call__(self, name: str):
-        cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
-        if cuda: torch.cuda.synchronize()
-        w0, c0 = time.perf_counter(), cpu_seconds()
-        try: yield self
-        finally:
-            if cuda: torch.cuda.synchronize()
-            wall, gpus = time.perf_counter() - w0, self.gpus if self.gpus is not None else int(cuda)
-            s = self.stages.setdefault(name, dict(wall_s=0.0, cpu_s=0.0, gpu_s=0.0))
-            s['wall_s'] += wall; s['cpu_s'] += cpu_seconds() - c0; s['gpu_s'] += wall * gpus
-
-    def total(self) -> dict:
-        "Sum over stages."
-        return {k: sum(s[k] for s in self.stages.values()) for k in ('wall_s', 'cpu_s', 'gpu_s')}
-
-# %% ../nbs/12_baselines.ipynb #748a275d
-def read_split(path: str, split: str, p: Preset, count=None, progress: bool = False) -> tuple:
-    "(uint8 images, labels) of `split` under `path`, prepared as preset `p` says."
-    ds = open_dataset(path, split, p.model.image_size, p.data.crop, count, p.data.seed, progress=progress)
-    return load_tensors(ds)
-
-def load_real(p: Preset, data_path: Optional[str] = None, progress: bool = False) -> dict:
-    "The train, valid and test splits of the real data, as `{split: (images, labels)}`."
-    path = data_path or p.data.resolved_path()
-    counts = dict(train=p.data.train_count, valid=p.data.valid_count, test=p.data.test_count)
-    return {s: read_split(path, s, p, c, progress) for s, c in counts.items()}
 
 # %% ../nbs/12_baselines.ipynb #9ff9f605
 def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:
@@ -322,18 +278,18 @@ def run_baseline(arch: str, # 'resnet34', 'resnet50_cbam' or 'densenet169'
                  with_synthetic: bool = False, # add syn_ratio x n_real synthetic images to train
                  synthetic_path: Optional[str] = None, # PCam HDF5 folder from `write_synthetic_set`
                  seed: int = 0, # seed of the initialisation and batch order
-                 data: Optional[dict] = None, # {split: (images, labels)} already loaded (default: `load_real`)
+                 data: Optional[dict] = None, # {split: (images, labels)} already loaded (default: `load_splits`)
                  data_path: Optional[str] = None, # real data folder (default: the preset's)
                  device=None, progress: bool = True) -> dict:
     "Train and test one baseline; return its test metrics, sizes and wall/CPU seconds."
     p = preset(p) if isinstance(p, str) else copy.deepcopy(p)
     p.train.seed = seed
     if with_synthetic and not synthetic_path: raise ValueError("with_synthetic=True needs a synthetic_path")
-    data = data or load_real(p, data_path, progress)
+    data = data or load_splits(p, data_path, progress=progress)
     train = data['train']
     n_syn = round(p.train.syn_ratio * len(train[0])) if with_synthetic else 0
     if n_syn:
-        syn = _take_balanced(read_split(str(synthetic_path), 'train', p), n_syn, seed)
+        syn = _take_balanced(load_split(p, 'train', synthetic_path, whole=True), n_syn, seed)
         train = (torch.cat([train[0], syn[0]]), torch.cat([torch.as_tensor(train[1]).long(), syn[1].long()]))
     seed_everything(seed)
     model = make_classifier(arch, p.model.num_classes, p.model.image_size, p.train.clf_stem)
@@ -352,14 +308,16 @@ def train_generator(p: Preset, # preset of the unified run
                     data: Optional[dict] = None, # {'train': ..., 'valid': ...} in memory (default: the preset's data)
                     progress: bool = True) -> tuple:
     "Stage 1: the unified training, then (G, D, summary) of its best-FID checkpoint (best-AUC, then last, without FID)."
-    from histogan_nb.train import fit, load_models     # imported here: the training module is heavy and optional
-    summary = fit(p, out_dir, progress=progress, data=data)
-    out = Path(out_dir)
-    ckpt = next(out/n for n in ('best_fid.pt', 'best_cls.pt', 'last.pt') if (out/n).exists())
+    summary, out = fit(p, out_dir, progress=progress, data=data), Path(out_dir)
+    ckpt = best_checkpoint(out, 'fid')
     if ckpt.name != 'best_fid.pt':
         warnings.warn(f"no best-FID checkpoint (train.fid_images={p.train.fid_images}): sampling from {ckpt.name}")
     G, D, _ = load_models(ckpt, device=get_device(p.train.device))
     return G, D, dict(summary, checkpoint=str(ckpt))
+
+def two_stage_route(generator: dict, sampling: dict, classifier: dict, arch: str = 'classifier') -> dict:
+    "The two-stage route's stages, each `{wall_s, cpu_s, gpu_s}`: train G (stage 1), sample the synthetic set (1b), train `arch` on real + synthetic (2)."
+    return {'1_train_generator': generator, '1b_sample_synthetic': sampling, f'2_train_{arch}': classifier}
 
 def run_two_stage(arch: str, # classifier of stage 2
                   p: Union[str, Preset], # preset (name or object)
@@ -370,7 +328,7 @@ def run_two_stage(arch: str, # classifier of stage 2
     "Stage 1 (train G), 1b (sample a synthetic set), 2 (train `arch` on real + synthetic), each timed."
     p = preset(p) if isinstance(p, str) else copy.deepcopy(p)
     out_dir, timer = Path(out_dir), StageTimer()
-    data = data or load_real(p, data_path, progress)
+    data = data or load_splits(p, data_path, progress=progress)
     n_per_class = math.ceil(p.train.syn_ratio * len(data['train'][0]) / p.model.num_classes)
     gan_data = {k: data[k] for k in ('train', 'valid')}
     with timer('1_train_generator'): G, D, *summary = train_gan(p, out_dir/'stage1', gan_data, progress=progress)
@@ -380,11 +338,12 @@ def run_two_stage(arch: str, # classifier of stage 2
                                    confidence=conf, num_classes=p.model.num_classes, seed=seed)
     with timer('2_train_classifier'):
         result = run_baseline(arch, p, True, str(root), seed, data, device=device, progress=progress)
-    return dict(result, synthetic_path=str(root), stages=timer.stages, gan_summary=summary[0] if summary else None,
+    stages = two_stage_route(*(timer.stages[k] for k in ('1_train_generator', '1b_sample_synthetic', '2_train_classifier')), arch)
+    return dict(result, synthetic_path=str(root), stages=stages, gan_summary=summary[0] if summary else None,
                 unified={'unified_training': dict(timer.stages['1_train_generator'])})
 
 # %% ../nbs/12_baselines.ipynb #e484d109
-_TIME_COLUMNS = ('step_time',)   # train.LOG_COLUMNS' per-step seconds
+_TIME_COLUMNS = ('step_time',)   # the per-step seconds column of runtime.StepLog
 
 def unified_cost(path: Union[str, Path], # the unified run's `summary.json` or per-step `log.csv`
                  time_col: Optional[str] = None, # log column of per-step seconds (default: the first of _TIME_COLUMNS)
@@ -431,8 +390,7 @@ def _fmt(v, spec='.1f', unit=''): return '–' if not np.isfinite(v) else f"{v:{
 def costs_markdown(costs: dict) -> str:
     "A markdown table of `route_costs` output."
     keys = ('wall_s', 'cpu_s', 'gpu_s')
-    lines = ['| route | stage | wall s | CPU s | GPU s |', '|---|---|---:|---:|---:|']
-    lines += [f"| {r['route']} | {r['stage']} | " + ' | '.join(_fmt(r[k]) for k in keys) + ' |' for r in costs['rows']]
-    lines += [f"| {n} | **total** | " + ' | '.join(_fmt(t[k]) for k in keys) + ' |' for n, t in costs['totals'].items()]
-    lines.append('| two-stage / unified | | ' + ' | '.join(_fmt(costs['ratio'][k], '.2f', '×') for k in keys) + ' |')
-    return '\n'.join(lines)
+    rows = [[r['route'], r['stage'], *(_fmt(r[k]) for k in keys)] for r in costs['rows']]
+    rows += [[n, '**total**', *(_fmt(t[k]) for k in keys)] for n, t in costs['totals'].items()]
+    rows.append(['two-stage / unified', '', *(_fmt(costs['ratio'][k], '.2f', '×') for k in keys)])
+    return markdown_table(['route', 'stage', 'wall s', 'CPU s', 'GPU s'], rows, 'llrrr')

@@ -13,10 +13,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .config import Preset, preset, get_device, apply_overrides, write_atomic
-from .train import make_gan, RealBatches, train_step, d_step, g_step, Dist, set_threads, maybe_compile, unwrap
+from .runtime import Dist, RealBatches, set_threads, unwrap, autocast, sync, Clock
+from .train import make_gan, train_step, d_step, g_step
 
 # %% auto #0
-__all__ = ['BF16_PEAK', 'random_batches', 'sync', 'timed', 'device_peak', 'step_flops', 'peak_memory_mb', 'bench_train',
+__all__ = ['BF16_PEAK', 'random_batches', 'timed', 'device_peak', 'step_flops', 'peak_memory_mb', 'bench_train',
            'bench_inference', 'format_bench', 'run_bench', 'plain_patch_embed', 'short_run', 'compare_runs']
 
 # %% ../nbs/14_bench.ipynb #4e5646ec
@@ -27,15 +28,11 @@ def random_batches(p: Preset, n: int = 512, seed: int = 0) -> RealBatches:
     y = torch.randint(0, p.model.num_classes, (len(x),), generator=g)
     return RealBatches(x, y, p.train.batch_size, seed=seed)
 
-def sync(device: torch.device):
-    "Wait for the device's queued work (a no-op on CPU)."
-    if device.type == 'cuda': torch.cuda.synchronize(device)
-
 def timed(fn, device, reps: int = 1) -> float:
     "Seconds per call of `fn`, after the device has caught up."
-    sync(device); t = time.perf_counter()
+    sync(device); clock = Clock().start()
     for _ in range(reps): fn()
-    sync(device); return (time.perf_counter() - t)/reps
+    sync(device); return clock.stop().wall_s/reps
 
 # %% ../nbs/14_bench.ipynb #2e5cb11b
 BF16_PEAK = {'H200': 790e12, 'H100': 790e12, 'A100': 290e12, 'L40S': 330e12, 'A10': 110e12, 'RTX 4090': 150e12}
@@ -65,14 +62,14 @@ def bench_train(p: Preset, steps: int = 10, device='cpu', warmup: int = 2, compi
     dev = get_device(str(device)); p = copy.deepcopy(p); t = p.train
     threads0 = torch.get_num_threads()
     try:
-        set_threads(t)
+        set_threads(t.threads)
         return _bench_train(p, steps, dev, warmup, compile_backend)
     finally: torch.set_num_threads(threads0)
 
 def _bench_train(p, steps, dev, warmup, compile_backend):
     t = p.train
     torch.manual_seed(t.seed)
-    gan = make_gan(p, Dist(device=dev)); maybe_compile(gan, compile_backend)
+    gan = make_gan(p, Dist(device=dev), compile_backend)
     batches = random_batches(p)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
     for _ in range(warmup): train_step(gan, batches)
@@ -107,8 +104,7 @@ def bench_inference(model: torch.nn.Module, image_size: int, device, batch: int 
     "Patches per second of `model` on random (batch, 3, S, S) inputs, in eval mode."
     dev = get_device(str(device)); model = model.to(dev).eval()
     x = torch.rand(batch, 3, image_size, image_size, device=dev)*2 - 1
-    ctx = torch.autocast('cuda', dtype=torch.bfloat16) if amp and dev.type == 'cuda' else torch.autocast('cpu', enabled=False)
-    with ctx:
+    with autocast(dev, amp):
         model(x)
         return batch/timed(lambda: model(x), dev, reps)
 
@@ -173,9 +169,8 @@ def short_run(p: Preset, steps: int = 3, fast: bool = True, compile_backend: str
     "Loss logs (floats) of `steps` fixed-seed training steps of `p` on random data, the fast or the plain way."
     threads0 = torch.get_num_threads()
     try:
-        if fast: set_threads(p.train)
-        torch.manual_seed(0); gan = make_gan(p)
-        if fast: maybe_compile(gan, compile_backend)
+        if fast: set_threads(p.train.threads)
+        torch.manual_seed(0); gan = make_gan(p, compile_backend=compile_backend if fast else None)
         torch.manual_seed(1); b = random_batches(p, 64)
         with (contextlib.nullcontext() if fast else plain_patch_embed()):
             return [{k: float(v) for k, v in train_step(gan, b).items()} for _ in range(steps)]

@@ -7,14 +7,14 @@ from __future__ import annotations
 import dataclasses, os, random, copy
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['PRESETS', 'REPRO_NOTEBOOKS', 'POSITIVE', 'UNIT', 'CONFIG_RULES', 'repo_root', 'default_data_path', 'DataConfig',
            'ModelConfig', 'TrainConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'get_device',
-           'seed_everything', 'atomic_path', 'write_atomic', 'save_figure', 'clean_stale_temps']
+           'seed_everything', 'atomic_path', 'write_atomic', 'save_figure', 'clean_stale_temps', 'markdown_table']
 
 # %% ../nbs/00_config.ipynb #40be2d3b
 def repo_root() -> Path:
@@ -283,3 +283,12 @@ def clean_stale_temps(folder: Union[str, Path]) -> list:
         if m and f.is_file() and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
             f.unlink(missing_ok=True); gone.append(f)
     return gone
+
+def markdown_table(header: Sequence, # column names
+                   rows, # rows of values (anything `str` can show)
+                   align: str = '', # one letter per column: 'l' (the default) or 'r'
+                  ) -> str:
+    "A GitHub Markdown table: the one writer behind every table the kit prints or saves."
+    line = lambda r: '| ' + ' | '.join(str(v) for v in r) + ' |'
+    rule = '|' + '|'.join('---:' if a == 'r' else '---' for a in align.ljust(len(header), 'l')) + '|'
+    return '\n'.join([line(header), rule, *map(line, rows)])

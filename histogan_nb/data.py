@@ -14,14 +14,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
-from .config import DataConfig, default_data_path, repo_root, atomic_path, write_atomic, save_figure, clean_stale_temps
+from .config import DataConfig, Preset, default_data_path, repo_root, atomic_path, write_atomic, save_figure, clean_stale_temps, markdown_table
 
 # %% auto #0
 __all__ = ['SPLITS', 'IMAGE_EXTS', 'CROPS', 'PCAM_URL', 'PCAM_MD5', 'canonical_split', 'pcam_name', 'write_pcam_h5', 'chw',
            'PCamH5', 'default_cache_dir', 'find_classes', 'list_files', 'decode_image', 'build_cache', 'PatchFolder',
            'subset_size', 'stratified_indices', 'check_size', 'fit_size', 'to_model_range', 'from_model_range',
-           'PatchSet', 'open_dataset', 'open_from_config', 'load_tensors', 'md5sum', 'fetch', 'gunzip', 'download_pcam',
-           'image_grid', 'example_grid', 'data_report', 'format_report', 'report_main']
+           'as_model_range', 'PatchSet', 'open_dataset', 'load_split', 'load_splits', 'load_tensors', 'md5sum', 'fetch',
+           'gunzip', 'download_pcam', 'image_grid', 'example_grid', 'data_report', 'format_report', 'report_main']
 
 # %% ../nbs/01_data.ipynb #8f166cda
 SPLITS = ('train', 'valid', 'test')
@@ -310,6 +310,16 @@ def from_model_range(x: torch.Tensor) -> torch.Tensor:
     "Float images in [-1, 1] -> uint8 pixels (rounded, clipped)."
     return x.detach().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
 
+def as_model_range(x) -> torch.Tensor:
+    "Images for a network, as float32 in [-1, 1]: uint8 pixels are scaled (`to_model_range`); floats must already lie in [-1, 1]."
+    if isinstance(x, np.ndarray): x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor): raise ValueError(f"images must be a tensor or array, got {type(x).__name__}")
+    if x.dtype == torch.uint8: return to_model_range(x)
+    x = x.float()
+    if x.numel() and (x.min() < -1 - 1e-3 or x.max() > 1 + 1e-3):
+        raise ValueError(f"float images must lie in [-1, 1] (generator range), got [{x.min():.3g}, {x.max():.3g}]")
+    return x
+
 # %% ../nbs/01_data.ipynb #0d627f90
 class PatchSet(Dataset):
     "A subset of a `PCamH5` or `PatchFolder` at `image_size`: items `(uint8 (3,S,S), int label)`."
@@ -347,10 +357,17 @@ def open_dataset(path: Union[str, Path],   # folder of PCam .h5 files, or a clas
         raise FileNotFoundError(f"{path}: neither {pcam_name(split, 'x')} nor a {canonical_split(split)}/<label>/ folder found")
     return PatchSet(base, stratified_indices(base.labels, count, seed), image_size or base.patch_size, crop)
 
-def open_from_config(data_cfg: DataConfig, split: str, image_size: int, cache_dir=None, progress: bool = True) -> PatchSet:
-    "`open_dataset` with the path, crop, `{split}_count` and seed of a `DataConfig`."
-    count = getattr(data_cfg, f"{canonical_split(split)}_count")
-    return open_dataset(data_cfg.resolved_path(), split, image_size, data_cfg.crop, count, data_cfg.seed, cache_dir, progress)
+def load_split(p: Preset, split: str,
+               path=None, # another folder than the preset's data (e.g. a synthetic set)
+               whole: bool = False, # every patch, not the preset's `{split}_count`
+               cache_dir=None, progress: bool = False) -> tuple:
+    "A split in memory as (uint8 images, labels), prepared as preset `p` says: size, crop, stratified count and seed."
+    d = p.data; count = None if whole else getattr(d, f"{canonical_split(split)}_count")
+    return load_tensors(open_dataset(path or d.resolved_path(), split, p.model.image_size, d.crop, count, d.seed, cache_dir, progress))
+
+def load_splits(p: Preset, path=None, splits: Sequence = SPLITS, progress: bool = False) -> dict:
+    "`{split: (uint8 images, labels)}` of `splits`, each by `load_split`."
+    return {s: load_split(p, s, path, progress=progress) for s in splits}
 
 def load_tensors(ds: Dataset, batch: int = 4096):
     "The whole dataset in memory: (uint8 (N,3,S,S), long (N,)). One slice per block for `PatchSet`s."
@@ -494,8 +511,7 @@ def format_report(rep: dict) -> str:
     head = ['split', *[f"label {c}" for c in classes], 'total', *[f"mean RGB {c}" for c in classes]]
     rows = [[s, *[f"{r['counts'][c]:,}" for c in classes], f"{r['total']:,}",
              *[', '.join(f'{v:.0f}' for v in r['mean_rgb'][c]) for c in classes]] for s, r in rep['splits'].items()]
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)] + ['| ' + ' | '.join(r) + ' |' for r in rows]
-    return f"{rep['path']} ({rep.get('format')})\n" + '\n'.join(lines)
+    return f"{rep['path']} ({rep.get('format')})\n" + markdown_table(head, rows)
 
 def report_main(argv: Optional[list] = None):
     "Command line: `python -m histogan_nb.data report [PATH] [--out DIR]`."

@@ -12,9 +12,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .config import get_device, repo_root, atomic_path
+from .data import as_model_range
 
 # %% auto #0
-__all__ = ['FID_HELPER_FILE', 'classification_metrics', 'mean_std_values', 'mean_std', 'bootstrap_ci',
+__all__ = ['FID_HELPER_FILE', 'classification_metrics', 'better', 'mean_std_values', 'mean_std', 'bootstrap_ci',
            'expected_calibration_error', 'gaussian_stats', 'sqrtm_psd', 'trace_sqrt_product', 'frechet_distance',
            'fid_from_features', 'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'fid_inception_blocks',
            'PytorchFIDInception', 'load_pytorch_fid_state_dict', 'torchscript_to_pytorch_fid', 'load_inception',
@@ -54,6 +55,14 @@ def classification_metrics(y_true, # labels 0/1, shape (N,)
     else: auc = float(roc_auc_score(y, p))
     return dict(accuracy=float(accuracy_score(y, pred)), auc=auc,
                 sensitivity=_ratio(tp, tp+fn, 'sensitivity'), specificity=_ratio(tn, tn+fp, 'specificity'))
+
+# %% ../nbs/09_metrics.ipynb #aca33e56
+def better(new: dict, best: Optional[dict], key: str) -> bool:
+    "Is evaluation `new` better than `best` on `key` ('auc': higher, ties by accuracy; 'fid': lower)? Anything beats None."
+    if best is None: return True
+    if key == 'fid': return new['fid'] < best['fid']
+    score = lambda m: tuple(-math.inf if not np.isfinite(v) else v for v in (m.get('auc', math.nan), m.get('accuracy', math.nan)))
+    return score(new) > score(best)
 
 # %% ../nbs/09_metrics.ipynb #44dfbdc2
 def mean_std_values(runs: list[dict], # one dict of metrics per run (e.g. seed)
@@ -305,15 +314,6 @@ class InceptionFeatures(nn.Module):
         return self.net(x).reshape(len(x), -1)
 
 # %% ../nbs/09_metrics.ipynb #7933f93b
-def _as_model_range(x) -> torch.Tensor:
-    if isinstance(x, np.ndarray): x = torch.from_numpy(x)
-    if not isinstance(x, torch.Tensor): raise ValueError(f"images must be a tensor or array, got {type(x).__name__}")
-    if x.dtype == torch.uint8: return x.float()/127.5 - 1
-    x = x.float()
-    if x.numel() and (x.min() < -1 - 1e-3 or x.max() > 1 + 1e-3):
-        raise ValueError(f"float images must lie in [-1, 1] (generator range), got [{x.min():.3g}, {x.max():.3g}]")
-    return x
-
 def _batches(images, batch_size):
     if isinstance(images, (torch.Tensor, np.ndarray)):
         for i in range(0, len(images), batch_size): yield images[i:i+batch_size]
@@ -333,7 +333,7 @@ def extract_features(extractor: nn.Module, # images in [-1,1] -> (N,d)
     try:
         with torch.inference_mode(), tqdm(total=total, disable=not progress, desc='features', unit='img') as bar:
             for b in _batches(images_or_loader, batch_size):
-                x = _as_model_range(b).to(device)
+                x = as_model_range(b).to(device)
                 out.append(extractor(x).float().reshape(len(x), -1).cpu().numpy()); bar.update(len(x))
     finally: extractor.train(was_training)   # a domain encoder in training goes back to training mode
     if not out: raise ValueError("no images to extract features from")

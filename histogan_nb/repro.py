@@ -5,14 +5,21 @@
 # %% ../nbs/15_repro.ipynb #d62afe32
 from __future__ import annotations
 import json, math, os, platform, subprocess, sys, time, warnings
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 import numpy as np
 import torch
 
-from .config import Preset, preset, apply_overrides, repo_root, default_data_path, write_atomic, REPRO_NOTEBOOKS
-from .metrics import classification_metrics, mean_std
+from .config import (Preset, preset, apply_overrides, repo_root, default_data_path, get_device, write_atomic,
+                                markdown_table, REPRO_NOTEBOOKS)
+from .data import load_splits
+from .metrics import classification_metrics, mean_std, fid_reference, InceptionFeatures
+from .train import fit, load_models, predict, generate, toy_data, best_checkpoint as run_checkpoint
+from .baselines import (sample_class, write_synthetic_set, run_baseline, route_costs, unified_cost,
+                                   two_stage_route)
 
 # %% auto #0
 __all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES',
@@ -89,7 +96,6 @@ def repro_preset(name: str, # 'smoke', 'cpu' or 'paper'
 # %% ../nbs/15_repro.ipynb #d46c4f7a
 def toy_splits(p: Preset) -> dict:
     "Generated train/valid/test splits at the preset's image size (label-1 patches are brighter)."
-    from histogan_nb.train import toy_data
     n = int(p.data.train_count or 256)
     a, b = toy_data(n, p.model.image_size, seed=0), toy_data(128, p.model.image_size, seed=1)
     return dict(train=a['train'], valid=a['valid'], test=b['valid'])
@@ -97,10 +103,9 @@ def toy_splits(p: Preset) -> dict:
 def load_data(p: Preset, data: Optional[str] = None) -> tuple:
     "({split: (uint8 images, labels)}, description) for preset `p` and the `data` argument."
     if data == 'toy' or (data is None and p.name == 'smoke'): return toy_splits(p), 'toy (generated)'
-    from histogan_nb.baselines import load_real
     path = data or p.data.resolved_path()
     if not Path(path).exists(): raise FileNotFoundError(f"data path {path} does not exist")
-    return load_real(p, path), str(Path(path).resolve())
+    return load_splits(p, path), str(Path(path).resolve())
 
 # %% ../nbs/15_repro.ipynb #111a79cd
 def _stderr_log() -> bool: return os.environ.get('HISTOGAN_REPRO_LOG', '') == '1'
@@ -145,7 +150,6 @@ def run_dir(R: Repro, variant: str, seed: int) -> Path: return R.out/'runs'/f'{v
 
 def unified_run(R: Repro, variant: str, seed: int) -> dict:
     "The `summary.json` of run (variant, seed), training it first if it is not in the store."
-    from histogan_nb.train import fit
     d = run_dir(R, variant, seed)
     if (d/'summary.json').exists(): return json.loads((d/'summary.json').read_text())
     p = R.preset(variant, seed)
@@ -155,16 +159,11 @@ def unified_run(R: Repro, variant: str, seed: int) -> dict:
     return s
 
 def best_checkpoint(R: Repro, variant: str, seed: int, kind: str = 'cls') -> Path:
-    "best_cls.pt (kind 'cls') or best_fid.pt (kind 'fid', falling back to best_cls.pt when FID was off)."
-    d = run_dir(R, variant, seed)
-    names = ['best_fid.pt', 'best_cls.pt', 'last.pt'] if kind == 'fid' else ['best_cls.pt', 'last.pt']
-    for n in names:
-        if (d/n).exists(): return d/n
-    raise FileNotFoundError(f"run {d} has no checkpoint ({', '.join(names)}): train it with unified_run first")
+    "`train.best_checkpoint` of run (variant, seed): best_cls.pt, or best_fid.pt for kind 'fid'."
+    return run_checkpoint(run_dir(R, variant, seed), kind)
 
 def test_metrics(R: Repro, variant: str, seed: int) -> dict:
     "Test-split accuracy, AUC, sensitivity, specificity of run (variant, seed)'s best-classification checkpoint."
-    from histogan_nb.train import load_models, predict
     unified_run(R, variant, seed)
     f = run_dir(R, variant, seed)/'test_metrics.json'
     if f.exists(): return json.loads(f.read_text())
@@ -176,7 +175,6 @@ def test_metrics(R: Repro, variant: str, seed: int) -> dict:
 # %% ../nbs/15_repro.ipynb #c1aa19ae
 def filter_keeps_enough(G, D, p: Preset, n: int = 32, max_draws: int = 10) -> bool:
     "Does the offline selective filter keep at least n of n*max_draws samples of every class? (a cheap probe)"
-    from histogan_nb.baselines import sample_class
     gen = torch.Generator().manual_seed(0)
     try:
         for c in range(p.model.num_classes):
@@ -186,8 +184,6 @@ def filter_keeps_enough(G, D, p: Preset, n: int = 32, max_draws: int = 10) -> bo
 
 def synthetic_set(R: Repro, seed: int) -> Path:
     "`{out}/synthetic/seed{k}/`: a PCam-HDF5 synthetic train split from the full run of `seed`."
-    from histogan_nb.baselines import write_synthetic_set
-    from histogan_nb.train import load_models
     root = R.out/'synthetic'/f'seed{seed}'
     if (root/'synthetic_train.json').exists(): return root
     unified_run(R, 'full', seed)
@@ -210,7 +206,6 @@ def synthetic_set(R: Repro, seed: int) -> Path:
 
 def baseline(R: Repro, arch: str, with_synthetic: bool, seed: int) -> dict:
     "`{out}/baselines/{arch}_{real|syn}_seed{k}.json`: a Table I baseline's test metrics and its cost (with `clf_equal_time`, the full run's CPU minutes)."
-    from histogan_nb.baselines import run_baseline
     f = R.out/'baselines'/f"{arch}_{'syn' if with_synthetic else 'real'}_seed{seed}.json"
     if f.exists(): return json.loads(f.read_text())
     syn = str(synthetic_set(R, seed)) if with_synthetic else None
@@ -240,10 +235,7 @@ def table_rows(rows: dict, # {row name: [metrics dict per seed]}
 
 def to_markdown(df) -> str:
     "A GitHub Markdown table of a DataFrame (no extra dependency)."
-    cols = list(df.columns)
-    lines = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join('---' for _ in cols) + '|']
-    lines += ['| ' + ' | '.join(str(v) for v in row) + ' |' for row in df.itertuples(index=False)]
-    return '\n'.join(lines) + '\n'
+    return markdown_table(list(df.columns), df.itertuples(index=False)) + '\n'
 
 def write_table(df, out: Path, name: str, note: str = '') -> Path:
     "`{out}/{name}.csv` and `{out}/{name}.md` (the note goes under the Markdown table)."
@@ -254,15 +246,13 @@ def write_table(df, out: Path, name: str, note: str = '') -> Path:
 # %% ../nbs/15_repro.ipynb #6fca2b99
 def costs_table(R: Repro, arch: str = 'densenet169', seed: int = 0) -> dict:
     "`baselines.route_costs` of the two-stage route (G, sampling, `arch` on real + synthetic) vs the unified run."
-    from histogan_nb.baselines import route_costs, unified_cost
     summ = run_dir(R, 'full', seed)/'summary.json'
     uni = unified_cost(summ)
     syn = json.loads((synthetic_set(R, seed)/'synthetic_train.json').read_text())
     b = baseline(R, arch, True, seed)
     nan = float('nan')
-    two = {'1_train_generator': uni['unified_training'],
-           '1b_sample_synthetic': dict(wall_s=syn['wall_s'], cpu_s=nan, gpu_s=nan),
-           f'2_train_{arch}': dict(wall_s=b['wall_s'], cpu_s=b['cpu_s'], gpu_s=b.get('gpu_s', nan))}
+    two = two_stage_route(uni['unified_training'], dict(wall_s=syn['wall_s'], cpu_s=nan, gpu_s=nan),
+                          dict(wall_s=b['wall_s'], cpu_s=b['cpu_s'], gpu_s=b.get('gpu_s', nan)), arch)
     return route_costs(two, uni)
 
 def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dict]:
@@ -271,8 +261,6 @@ def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dic
     n = n or REPORT_FID_IMAGES.get(R.preset_name, R.preset('full', seed).train.fid_images)
     f = run_dir(R, 'full', seed)/f'test_fid_{n}.json'
     if f.exists(): return json.loads(f.read_text())
-    from histogan_nb.metrics import fid_reference, InceptionFeatures
-    from histogan_nb.train import load_models, generate
     G, _, p = load_models(best_checkpoint(R, 'full', seed, 'fid'))
     ev = fid_reference(InceptionFeatures(), *R.data['test'], n, *R.data['valid'])
     fake, labels = generate(G, ev.n, p, seed=4321)
@@ -298,7 +286,6 @@ def git_commit() -> str:
     except Exception: return 'unknown'
 
 def machine_info(device: str = 'auto') -> dict:
-    from histogan_nb.config import get_device
     d = get_device(device)
     info = dict(platform=platform.platform(), python=platform.python_version(), cpu_count=os.cpu_count(),
                 torch=torch.__version__, torch_threads=torch.get_num_threads(), device=str(d))
@@ -363,8 +350,6 @@ def prefetch(R: Repro, jobs: int = 1, # worker processes (1: in this process, in
         for key in list(todo):
             fn, args, _ = todo.pop(key); globals()[fn](R, *args); finished(key)
         return done
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
     threads = max(1, (os.cpu_count() or 1) // jobs) if R.preset().train.device in ('auto', 'cpu') else torch.get_num_threads()
     ex = ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn'), initializer=_worker_init,
                              initargs=((R.preset_name, data, len(R.seeds), str(R.out), R.device), threads))

@@ -4,11 +4,15 @@
 
 # %% ../nbs/17_recipe_study.ipynb #75bdfb17
 from __future__ import annotations
-import json, os, shutil, subprocess, sys, time
+import json, os, platform, shutil, subprocess, sys, time
 from pathlib import Path
 from typing import Optional
-from .config import write_atomic
-from .train import score_run
+import torch
+from .config import write_atomic, apply_overrides
+from .data import load_split
+from .metrics import classification_metrics
+from .train import score_run, load_models, predict, best_checkpoint
+from .baselines import run_baseline
 
 # %% auto #0
 __all__ = ['STUDY_BASE', 'train_variants', 'score_variants', 'best_variant', 'rows_markdown', 'resnet34_equal_time',
@@ -79,9 +83,6 @@ def resnet34_equal_time(p, # preset of the unified run (its data, image size and
                         minutes: float, # CPU minutes: the unified run's training CPU time
                         data: Optional[dict] = None, seed: int = 0) -> dict:
     "ResNet34 trained on the same real split for `minutes` of CPU time on one thread; its test metrics and costs."
-    import torch
-    from histogan_nb.config import apply_overrides
-    from histogan_nb.baselines import run_baseline
     torch.set_num_threads(1)
     q = apply_overrides(p, {'train.clf_max_minutes': minutes, 'train.clf_max_steps': None, 'train.device': 'cpu'})
     r = run_baseline('resnet34', q, seed=seed, data=data, progress=False)
@@ -91,12 +92,9 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                 resnet34: dict, # from `resnet34_equal_time`
                 n: int = 512, out_json=None) -> dict:
     "The headline figures of a run: FID and floor on the test reference, unified and ResNet34 test AUC, minutes."
-    import platform, torch
-    from histogan_nb.metrics import classification_metrics
-    from histogan_nb.train import load_models, load_split, predict
     run_dir = Path(run_dir)
     summ = json.loads((run_dir/'summary.json').read_text())
-    gen = score_run(run_dir, n, 'test', checkpoint='best_fid.pt' if (run_dir/'best_fid.pt').exists() else 'last.pt')
+    gen = score_run(run_dir, n, 'test', checkpoint=best_checkpoint(run_dir, 'fid').name)
     _, D, p = load_models(run_dir/'best_cls.pt')
     x, y = load_split(p, 'test')
     uni = classification_metrics(y.numpy(), predict(D, x)[:, 1].numpy())

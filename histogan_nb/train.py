@@ -4,155 +4,36 @@
 
 # %% ../nbs/11_train.ipynb #d0d24813
 from __future__ import annotations
-import contextlib, copy, csv, math, os, time, json
+import contextlib, copy, csv, math
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Preset, preset, get_device, seed_everything, check_config, atomic_path, write_atomic, save_figure, clean_stale_temps
-from .data import open_from_config, load_tensors, to_model_range, from_model_range, image_grid
+from .config import Preset, preset, seed_everything, check_config, write_atomic, save_figure, clean_stale_temps
+from .data import load_split, load_splits, to_model_range, from_model_range, image_grid
 from .models import build_models
+from .runtime import (Dist, init_distributed, RealBatches, unwrap, set_threads, autocast, predict_batches, Clock,
+                                 check_finite, atomic_save, load_checkpoint, StepLog, _truncate_csv, _append_csv)
 from .vit import double_backward_attention
 from .losses import critic_loss, generator_loss, class_loss, MultiLossWeighting, interpolate, penalty_at
 from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
-from .metrics import classification_metrics, fid_reference, dataset_key
+from .metrics import classification_metrics, fid_reference, dataset_key, better
 
 # %% auto #0
-__all__ = ['RETIRED_FIELDS', 'LOG_COLUMNS', 'RESUME_MAY_CHANGE', 'Dist', 'init_distributed', 'RealBatches', 'unwrap', 'GAN',
-           'make_gan', 'set_threads', 'maybe_compile', 'autocast', 'fake_batch', 'floor_log_weights', 'd_step',
-           'g_step', 'ema_update', 'train_step', 'predict', 'generate', 'evaluate', 'better', 'nonfinite_entries',
-           'check_finite', 'atomic_save', 'state_dict', 'load_checkpoint', 'check_compatible', 'restore',
-           'preset_from_checkpoint', 'load_models', 'NonFiniteLossError', 'StepLog', 'load_split', 'total_steps',
-           'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'fit', 'toy_data',
-           'read_log', 'smooth', 'plot_losses', 'score_run']
-
-# %% ../nbs/11_train.ipynb #db643be0
-@dataclass
-class Dist:
-    "Where this process sits in a (possibly single-process) run."
-    rank: int = 0
-    world: int = 1
-    device: torch.device = torch.device('cpu')
-    @property
-    def main(self) -> bool: return self.rank == 0
-
-def init_distributed(device: str = 'auto') -> Dist:
-    "Join the `torchrun` process group if there is one; pick this rank's device."
-    world = int(os.environ.get('WORLD_SIZE', 1))
-    if world == 1: return Dist(0, 1, get_device(device))
-    local = int(os.environ.get('LOCAL_RANK', 0))
-    cuda = device != 'cpu' and torch.cuda.is_available()
-    if cuda: torch.cuda.set_device(local)
-    if not dist.is_initialized(): dist.init_process_group('nccl' if cuda else 'gloo')
-    return Dist(dist.get_rank(), world, torch.device('cuda', local) if cuda else torch.device('cpu'))
-
-# %% ../nbs/11_train.ipynb #4bebfa88
-class RealBatches:
-    "Endless shuffled global batches of (uint8 images, labels); rank `r` of `world` gets its slice."
-    def __init__(self, images, labels, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1,
-                 pin: bool = False): # page-locked batches, so the copy to a GPU can overlap compute
-        if batch_size % world: raise ValueError(f"batch_size {batch_size} must be divisible by the {world} processes")
-        if len(images) < batch_size: raise ValueError(f"only {len(images)} training images for a batch of {batch_size}")
-        self.images, self.labels, self.bs, self.rank, self.world, self.pin = images, labels, batch_size, rank, world, pin
-        self.gen = torch.Generator().manual_seed(seed)
-        self.epoch, self.pos, self.perm = 0, 0, torch.randperm(len(images), generator=self.gen)
-
-    def __next__(self):
-        if self.pos + self.bs > len(self.perm):
-            self.epoch, self.pos = self.epoch + 1, 0
-            self.perm = torch.randperm(len(self.images), generator=self.gen)
-        idx = self.perm[self.pos:self.pos + self.bs]; self.pos += self.bs
-        local = self.bs // self.world
-        idx = idx[self.rank*local:(self.rank + 1)*local]
-        x, y = self.images[idx], self.labels[idx]
-        return (x.pin_memory(), y.pin_memory()) if self.pin else (x, y)
-
-    def state_dict(self): return dict(epoch=self.epoch, pos=self.pos, perm=self.perm, gen=self.gen.get_state())
-    def load_state_dict(self, s):
-        self.epoch, self.pos, self.perm = s['epoch'], s['pos'], s['perm']; self.gen.set_state(s['gen'])
-
-# %% ../nbs/11_train.ipynb #f6dc93c1
-def unwrap(m: nn.Module) -> nn.Module:
-    "The module inside a DistributedDataParallel (or compiled) wrapper."
-    while hasattr(m, 'module') or hasattr(m, '_orig_mod'): m = getattr(m, 'module', None) or m._orig_mod
-    return m
-
-@dataclass
-class GAN:
-    "Everything Algorithm 1 updates."
-    G: nn.Module
-    D: nn.Module
-    mlw: MultiLossWeighting
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
-    preset: Preset
-    dist: Dist = field(default_factory=Dist)
-    step: int = 0                       # G steps taken
-    d_steps: int = 0                    # D steps taken (the lazy penalty counts these)
-    G_ema: Optional[nn.Module] = None   # exponential moving average of G's weights (`train.ema`), used for sampling
-    @property
-    def device(self): return self.dist.device
-    @property
-    def G_eval(self) -> nn.Module:
-        "The generator that evaluation and sampling use: the EMA when there is one."
-        return self.G_ema if self.G_ema is not None else unwrap(self.G)
-
-def make_gan(p: Preset, dd: Optional[Dist] = None) -> GAN:
-    "Build G, D, the loss weights and the optimisers of preset `p` on `dd`'s device."
-    dd, t = dd or Dist(), p.train
-    G, D = build_models(p.model)
-    G, D, mlw = G.to(dd.device), D.to(dd.device), MultiLossWeighting(t.weighting, n=2).to(dd.device)
-    fused = dict(fused=True) if dd.device.type == 'cuda' else {}
-    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=tuple(map(float, t.betas)), **fused)
-    opt_d = torch.optim.Adam([*D.parameters(), *mlw.parameters()], lr=t.lr_d, betas=tuple(map(float, t.betas)), **fused)
-    G_ema = copy.deepcopy(G).requires_grad_(False).eval() if t.ema else None
-    if dd.world > 1:
-        ids = [dd.device.index] if dd.device.type == 'cuda' else None
-        G, D = nn.parallel.DistributedDataParallel(G, ids), nn.parallel.DistributedDataParallel(D, ids)
-    return GAN(G, D, mlw, opt_g, opt_d, p, dd, G_ema=G_ema)
-
-def set_threads(t) -> int:
-    "Apply `TrainConfig.threads` to torch (0 leaves torch's default); returns the thread count in use."
-    if t.threads < 0: raise ValueError(f"train.threads={t.threads}: give 0 (torch's default) or a positive count")
-    if t.threads: torch.set_num_threads(t.threads)
-    return torch.get_num_threads()
-
-def maybe_compile(gan: GAN, backend: str = 'inductor') -> GAN:
-    "With `train.compile`, compile G. D stays eager: its pass sits inside the penalty's double backward, which compiled autograd does not support."
-    if gan.preset.train.compile and not hasattr(gan.G, '_orig_mod'): gan.G = torch.compile(gan.G, backend=backend)
-    return gan
+__all__ = ['RETIRED_FIELDS', 'RESUME_MAY_CHANGE', 'LOSS_KEYS', 'd_step', 'fake_batch', 'floor_log_weights', 'g_step',
+           'ema_update', 'train_step', 'GAN', 'make_gan', 'predict', 'generate', 'evaluate', 'best_checkpoint',
+           'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint', 'load_models', 'total_steps',
+           'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run',
+           'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'fit', 'summarize', 'toy_data', 'read_log', 'smooth',
+           'plot_losses', 'score_run']
 
 # %% ../nbs/11_train.ipynb #61fb5ef8
-def autocast(gan: GAN):
-    "bf16 autocast on CUDA when the preset asks for it; a no-op otherwise."
-    on = gan.preset.train.amp and gan.device.type == 'cuda'
-    return torch.autocast('cuda', dtype=torch.bfloat16) if on else contextlib.nullcontext()
-
-def fake_batch(gan: GAN, n: int):
-    "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
-    z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
-    with autocast(gan): return gan.G(z, c), c
-
-def _allreduce_grads(gan: GAN, params):
-    "Average the gradients of parameters that live outside a DDP module (the s of eq. 7)."
-    if gan.dist.world == 1: return
-    for p in params:
-        if p.grad is not None: dist.all_reduce(p.grad); p.grad /= gan.dist.world
-
-def floor_log_weights(mlw: MultiLossWeighting, s_min: Optional[float]):
-    "Project the learned log-weights onto s >= s_min (sigma >= exp(s_min/2) for `log_`); None leaves them free."
-    if s_min is None: return
-    with torch.no_grad():
-        if mlw.kind == 'exp_': mlw.s.clamp_(min=s_min)
-        if mlw.kind == 'log_': mlw.sigma.clamp_(min=math.exp(s_min/2))
-
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     "One D update of Algorithm 1: eq. 8's loss on real images, synthetic images and their interpolates; returns detached terms."
     t = gan.preset.train
@@ -163,7 +44,7 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     with_gp = t.lambda_gp > 0 and gan.d_steps % t.gp_every == 0                  # the lazy penalty: every k-th D step
     x_hat = (interpolate(real.detach(), fake.detach()) if with_gp else real[:0]).requires_grad_(with_gp)  # eps I_real + (1 - eps) I_syn
     with double_backward_attention() if with_gp else contextlib.nullcontext():
-        with autocast(gan): out = gan.D(torch.cat([real, fake, x_hat]))            # one pass of D over all three
+        with autocast(gan.device, t.amp): out = gan.D(torch.cat([real, fake, x_hat]))            # one pass of D over all three
         src, logits = out.source.float(), out.logits.float()                      # f^1 and f^2 of every image
         gp = penalty_at(src[2*n:], x_hat, t.lambda_gp) * t.gp_every if with_gp else src.new_zeros(())  # lambda E(||grad f^1(x_hat)|| - 1)^2
     l_critic = critic_loss(src[:n], src[n:2*n])                                   # E f^1(I_syn) - E f^1(I_real)  (eq. 2)
@@ -179,12 +60,30 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     return dict(d_loss=loss.detach(), w_dist=-l_critic.detach(), gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
                 s1=s[0], s2=s[1], kept=torch.as_tensor(kept, dtype=torch.float32))
 
+def fake_batch(gan: GAN, n: int):
+    "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
+    z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
+    with autocast(gan.device, gan.preset.train.amp): return gan.G(z, c), c
+
+def _allreduce_grads(gan: GAN, params):
+    "Average the gradients of parameters that live outside a DDP module (the s of eq. 7)."
+    if gan.dist.world == 1: return
+    for p in params:
+        if p.grad is not None: dist.all_reduce(p.grad); p.grad /= gan.dist.world
+
+def floor_log_weights(mlw: MultiLossWeighting, s_min: Optional[float]):
+    "Project the learned log-weights onto s >= s_min (sigma >= exp(s_min/2) for `log_`); None leaves them free."
+    if s_min is None: return
+    with torch.no_grad():
+        if mlw.kind == 'exp_': mlw.s.clamp_(min=s_min)
+        if mlw.kind == 'log_': mlw.sigma.clamp_(min=math.exp(s_min/2))
+
 # %% ../nbs/11_train.ipynb #43c05985
 def g_step(gan: GAN, n: int) -> dict:
     "One generator update on `n` fresh samples; returns detached loss terms."
     D = unwrap(gan.D); D.requires_grad_(False)
     fake, c = fake_batch(gan, n)
-    with autocast(gan): out = D(diff_augment(fake, gan.preset.train.diffaug))   # the same T as D's step, differentiable
+    with autocast(gan.device, gan.preset.train.amp): out = D(diff_augment(fake, gan.preset.train.diffaug))   # the same T as D's step, differentiable
     l_adv = generator_loss(out.source.float())
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + gan.mlw.weighted(1, l2_g)
@@ -209,19 +108,49 @@ def train_step(gan: GAN, batches: RealBatches) -> dict:
     gan.step += 1
     return logs
 
+# %% ../nbs/11_train.ipynb #f6dc93c1
+@dataclass
+class GAN:
+    "Everything Algorithm 1 updates."
+    G: nn.Module
+    D: nn.Module
+    mlw: MultiLossWeighting
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    preset: Preset
+    dist: Dist = field(default_factory=Dist)
+    step: int = 0                       # G steps taken
+    d_steps: int = 0                    # D steps taken (the lazy penalty counts these)
+    G_ema: Optional[nn.Module] = None   # exponential moving average of G's weights (`train.ema`), used for sampling
+    @property
+    def device(self): return self.dist.device
+    @property
+    def G_eval(self) -> nn.Module:
+        "The generator that evaluation and sampling use: the EMA when there is one."
+        return self.G_ema if self.G_ema is not None else unwrap(self.G)
+
+def make_gan(p: Preset, dd: Optional[Dist] = None,
+             compile_backend: Optional[str] = 'inductor', # torch.compile backend for G when `train.compile`; None: never compile
+            ) -> GAN:
+    "Build G, D, the loss weights and the optimisers of preset `p` on `dd`'s device."
+    dd, t = dd or Dist(), p.train
+    G, D = build_models(p.model)
+    G, D, mlw = G.to(dd.device), D.to(dd.device), MultiLossWeighting(t.weighting, n=2).to(dd.device)
+    fused = dict(fused=True) if dd.device.type == 'cuda' else {}
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=tuple(map(float, t.betas)), **fused)
+    opt_d = torch.optim.Adam([*D.parameters(), *mlw.parameters()], lr=t.lr_d, betas=tuple(map(float, t.betas)), **fused)
+    G_ema = copy.deepcopy(G).requires_grad_(False).eval() if t.ema else None
+    # D stays eager: its pass sits inside the penalty's double backward, which compiled autograd does not support
+    if t.compile and compile_backend: G = torch.compile(G, backend=compile_backend)
+    if dd.world > 1:
+        ids = [dd.device.index] if dd.device.type == 'cuda' else None
+        G, D = nn.parallel.DistributedDataParallel(G, ids), nn.parallel.DistributedDataParallel(D, ids)
+    return GAN(G, D, mlw, opt_g, opt_d, p, dd, G_ema=G_ema)
+
 # %% ../nbs/11_train.ipynb #1ca541cc
-@torch.no_grad()
 def predict(D: nn.Module, images: torch.Tensor, batch_size: int = 256, device=None) -> torch.Tensor:
     "P(label | image) from the class head f2, as a (N, K) CPU tensor."
-    D = unwrap(D); device = device or next(D.parameters()).device
-    was_training = D.training; D.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        x = images[i:i + batch_size].to(device)
-        x = to_model_range(x) if x.dtype == torch.uint8 else x.float()
-        out.append(D(x).logits.float().softmax(-1).cpu())
-    D.train(was_training)
-    return torch.cat(out) if out else torch.empty(0, 2)
+    return predict_batches(D, images, batch_size, device, logits=lambda out: out.logits)
 
 # %% ../nbs/11_train.ipynb #1792169a
 @torch.no_grad()
@@ -246,38 +175,17 @@ def evaluate(gan: GAN, valid: tuple, fid=None) -> dict:
         res.update(fid.score(fake, labels))
     return res
 
-def better(new: dict, best: Optional[dict], key: str) -> bool:
-    "Is `new` better than `best` on `key` ('auc' higher, ties by accuracy; 'fid' lower)?"
-    if best is None: return True
-    if key == 'fid': return new['fid'] < best['fid']
-    a, b = (new['auc'], new['accuracy']), (best['auc'], best['accuracy'])
-    a = tuple(-math.inf if math.isnan(v) else v for v in a)
-    return a > b
+def best_checkpoint(run_dir, # a `fit` output folder
+                    kind: str = 'cls', # 'cls': the classifier (best AUC); 'fid': the generator (best FID)
+                   ) -> Path:
+    "The run's checkpoint for `kind`: best_cls.pt, or best_fid.pt falling back to best_cls.pt when FID was off; last.pt when no evaluation was kept."
+    if kind not in ('cls', 'fid'): raise ValueError(f"kind {kind!r}: 'cls' or 'fid'")
+    names = ['best_fid.pt', 'best_cls.pt', 'last.pt'] if kind == 'fid' else ['best_cls.pt', 'last.pt']
+    for n in names:
+        if (Path(run_dir)/n).exists(): return Path(run_dir)/n
+    raise FileNotFoundError(f"run {run_dir} has no checkpoint ({', '.join(names)}): train it first")
 
 # %% ../nbs/11_train.ipynb #278c2604
-def nonfinite_entries(obj, prefix: str = '') -> list:
-    "Names of the floating tensors in a (nested) checkpoint dict that hold a NaN or an infinity."
-    if isinstance(obj, torch.Tensor): return [prefix or 'tensor'] if obj.is_floating_point() and not torch.isfinite(obj).all() else []
-    if isinstance(obj, dict): return [n for k, v in obj.items() for n in nonfinite_entries(v, f'{prefix}.{k}' if prefix else str(k))]
-    if isinstance(obj, (list, tuple)): return [n for i, v in enumerate(obj) for n in nonfinite_entries(v, f'{prefix}[{i}]')]
-    return []
-
-def _name_bad(bad: list) -> str: return bad[0] + (f' and {len(bad) - 1} more' if len(bad) > 1 else '')
-
-def check_finite(obj: dict, last: Path):
-    "Raise NonFiniteLossError if the weights in `obj` (G, D, G_ema, mlw) hold a NaN or an infinity, saying what `last` still holds."
-    bad = nonfinite_entries({k: obj[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in obj})
-    if not bad: return
-    last = Path(last)
-    keep = (f"{last} keeps the finite state of step {torch.load(last, weights_only=True)['step']}" if last.exists()
-            else f"no {last.name} was written, so no checkpoint of this run holds these weights")
-    raise NonFiniteLossError(f"non-finite weights at step {obj.get('step')} ({_name_bad(bad)}); {keep}")
-
-def atomic_save(obj: dict, path):
-    "torch.save to `path` whole (`config.atomic_path`), refusing weights that hold a NaN or an infinity."
-    check_finite(obj, path)
-    with atomic_path(path) as tmp: torch.save(obj, tmp)
-
 def state_dict(gan: GAN, batches: Optional[RealBatches] = None, **extra) -> dict:
     "Everything needed to resume `gan` exactly."
     rng = dict(torch=torch.get_rng_state())
@@ -286,24 +194,6 @@ def state_dict(gan: GAN, batches: Optional[RealBatches] = None, **extra) -> dict
     return dict(G=unwrap(gan.G).state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
                 opt_g=gan.opt_g.state_dict(), opt_d=gan.opt_d.state_dict(), step=gan.step, d_steps=gan.d_steps,
                 rng=rng, batches=batches.state_dict() if batches else None, preset=gan.preset.to_dict(), **extra)
-
-def load_checkpoint(path, map_location='cpu', resumable: bool = False) -> dict:
-    "Load a kit checkpoint safely (`weights_only=True`), refusing a missing, damaged, foreign or non-finite file with one clear error."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
-    if path.is_dir(): raise ValueError(f"checkpoint {path} is a folder, not a .pt file")
-    try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
-        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise ValueError(f"checkpoint {path} could not be read ({path.stat().st_size:,} bytes; {why})") from None
-    if not isinstance(ck, dict) or not {'G', 'D', 'preset', 'step'} <= set(ck):
-        what = f"a dict with keys {sorted(map(str, ck))[:6]}" if isinstance(ck, dict) else f"a {type(ck).__name__}"
-        raise ValueError(f"checkpoint {path} is not a histogan_nb checkpoint ({what}; expected G, D, preset and step)")
-    if resumable and 'opt_g' not in ck:
-        raise ValueError(f"checkpoint {path} holds weights only (a best_*.pt?): a run resumes from its last.pt")
-    bad = nonfinite_entries({k: ck[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in ck})
-    if bad: raise ValueError(f"checkpoint {path} holds non-finite weights ({_name_bad(bad)}): a diverged run; use an earlier checkpoint")
-    return ck
 
 def check_compatible(ckpt: dict, p: Preset, path='checkpoint'):
     "Refuse a checkpoint whose model config differs from `p.model`, naming the differing fields."
@@ -350,58 +240,7 @@ def load_models(path, device='cpu'):
         raise ValueError(f"checkpoint {path}: its weights do not fit the model config it records ({detail[:300]})") from None
     return G.to(device).eval(), D.to(device).eval(), p
 
-# %% ../nbs/11_train.ipynb #6d97a3f1
-def _truncate_csv(path, step: int):
-    "Drop the rows of a CSV log written after `step` (a resumed run repeats them)."
-    if not Path(path).exists(): return
-    with open(path) as f: r = csv.DictReader(f); fields, rows = r.fieldnames, [x for x in r if int(x['step']) <= step]
-    with atomic_path(path) as tmp, open(tmp, 'w', newline='') as f: w = csv.DictWriter(f, fields); w.writeheader(); w.writerows(rows)
-
-def _append_csv(path, row: dict):
-    new = not Path(path).exists()
-    with open(path, 'a', newline='') as f:
-        w = csv.DictWriter(f, list(row)); 
-        if new: w.writeheader()
-        w.writerow(row)
-
-LOG_COLUMNS = ['step', 'epoch', 'w_dist', 'gp', 'l1', 'l2', 's1', 's2', 'kept', 'd_loss', 'g_loss', 'g_adv', 'l2_g',
-               'step_time']
-_LOSS_KEYS = LOG_COLUMNS[2:-1]
-
-class NonFiniteLossError(RuntimeError):
-    "Training produced a NaN or infinite loss."
-
-class StepLog:
-    "Buffered per-step CSV log; `flush` syncs once, checks finiteness and appends the rows."
-    def __init__(self, path=None, resume_step: Optional[int] = None):
-        self.path, self.pending, self.t0 = (Path(path) if path else None), [], time.perf_counter()
-        if self.path is None: return
-        if resume_step is not None and self.path.exists(): _truncate_csv(self.path, resume_step)
-        else:
-            with open(self.path, 'w', newline='') as f: csv.DictWriter(f, LOG_COLUMNS).writeheader()
-
-    def add(self, step: int, epoch: int, logs: dict):
-        self.pending.append((step, epoch, torch.stack([logs[k].float().reshape(()) for k in _LOSS_KEYS])))
-
-    def flush(self) -> Optional[dict]:
-        if not self.pending: return None
-        values = torch.stack([v for *_, v in self.pending]).cpu().tolist()
-        dt = (time.perf_counter() - self.t0)/len(values); self.t0 = time.perf_counter()
-        rows = [dict(step=s, epoch=e, **dict(zip(_LOSS_KEYS, v)), step_time=dt) for (s, e, _), v in zip(self.pending, values)]
-        self.pending = []
-        for r in rows:
-            bad = [k for k in _LOSS_KEYS if not math.isfinite(r[k])]
-            if bad: raise NonFiniteLossError(f"non-finite loss at step {r['step']}: {bad[0]} = {r[bad[0]]}")
-        if self.path:
-            with open(self.path, 'a', newline='') as f: csv.DictWriter(f, LOG_COLUMNS).writerows(rows)
-        return rows[-1]
-
 # %% ../nbs/11_train.ipynb #9547188d
-def load_split(p: Preset, split: str):
-    "A split of the preset's data as in-memory (uint8 images, labels) at the model's image size."
-    ds = open_from_config(p.data, split, p.model.image_size)
-    return load_tensors(ds)
-
 def total_steps(p: Preset, n_train: int) -> int:
     "G steps of a run: `max_steps`, or `epochs` passes over `n_train` images at `n_critic` real batches per step."
     t = p.train
@@ -452,75 +291,133 @@ def check_labels(p: Preset, data: dict):
     found = sorted(set(np.asarray(data['train'][1]).tolist()))
     if found != list(range(K)): raise ValueError(f"model.num_classes={K} but the train split holds labels {found} only")
 
-def _save_best(gan, path, metrics):
-    atomic_save(dict(G=gan.G_eval.state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
-                     step=gan.step, preset=gan.preset.to_dict(), metrics=metrics), path)
+# %% ../nbs/11_train.ipynb #f3f5944d
+LOSS_KEYS = ('w_dist', 'gp', 'l1', 'l2', 's1', 's2', 'kept', 'd_loss', 'g_loss', 'g_adv', 'l2_g')   # log.csv, per G step
 
-# %% ../nbs/11_train.ipynb #225b1e78
-def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callback: Optional[Callable] = None,
-        data: Optional[dict] = None) -> dict:
-    "Train preset `p` with Algorithm 1, writing checkpoints, logs and a summary to `out_dir`."
+@dataclass
+class Run:
+    "A run in progress, as `fit`'s callbacks see it."
+    p: Preset
+    out: Path
+    gan: GAN
+    batches: RealBatches
+    data: dict                      # split -> (uint8 images, labels), in memory
+    data_id: dict                   # what a resume must see again (`data_identity`)
+    total: int                      # G steps planned
+    clock: Clock = field(default_factory=Clock)   # training time: evaluation and checkpoint writing left out
+    best: dict = field(default_factory=dict)      # criterion ('auc', 'fid') -> its best evaluation so far
+    fid: Optional[object] = None    # the FID/KID evaluator (rank 0, `train.fid_images` > 0)
+    last: bool = False              # this is the run's last step: decided once per step, so every callback agrees
+
+    def spent_s(self) -> float:
+        "The budget's seconds so far: CPU time on a CPU (fair to runs sharing a machine), wall time on an accelerator."
+        wall, cpu = self.clock.now()
+        return cpu if self.gan.device.type == 'cpu' else wall
+    def is_last(self) -> bool:
+        mm = self.p.train.max_minutes
+        return self.gan.step >= self.total or (mm is not None and self.spent_s() >= 60*mm)
+    def due(self, every: Optional[int]) -> bool: return bool(every) and (self.gan.step % every == 0 or self.last)
+    @property
+    def ckpt_path(self) -> Path: return self.out/'last.pt'
+    def checkpoint(self) -> dict:
+        "Everything needed to resume this run exactly."
+        wall, cpu = self.clock.now()
+        return state_dict(self.gan, self.batches, best=self.best, clock=dict(train_s=wall, cpu_s=cpu), data_identity=self.data_id)
+
+def start_run(p: Preset, out_dir, resume: bool = False, data: Optional[dict] = None) -> Run:
+    "Everything before the first step: the splits in memory, the GAN on this rank's device and, on resume, the saved state."
     out, t = Path(out_dir), check_config(p).train
-    ckpt_path = out/'last.pt'
     if not resume and any((out/f).exists() for f in ('last.pt', 'log.csv', 'evals.csv')):
-        raise FileExistsError(f"{out} already holds a run ({'last.pt' if ckpt_path.exists() else 'its logs'}): "
+        raise FileExistsError(f"{out} already holds a run ({'last.pt' if (out/'last.pt').exists() else 'its logs'}): "
                               "resume it (--resume) or train into another folder")
     dd = init_distributed(t.device)
     if dd.main: out.mkdir(parents=True, exist_ok=True); clean_stale_temps(out)
-    cache = data is None                                      # real features cached only for the preset's own data
-    data = data or {s: load_split(p, s) for s in ('train', 'valid', *(('test',) if t.fid_images else ()))}
-    check_labels(p, data); data_id = data_identity(p, data)
-    seed_everything(t.seed)                                   # identical initial weights on every rank
-    set_threads(t)
-    gan = maybe_compile(make_gan(p, dd))
+    own = data is None                                        # real features cached only for the preset's own data
+    data = data or load_splits(p, splits=('train', 'valid', *(('test',) if t.fid_images else ())), progress=True)
+    check_labels(p, data)
+    seed_everything(t.seed); set_threads(t.threads)           # identical initial weights on every rank
+    gan = make_gan(p, dd)
     torch.manual_seed(t.seed + 1 + dd.rank)                   # then each rank draws its own z, c, eps
     batches = RealBatches(*data['train'], t.batch_size, seed=t.seed, rank=dd.rank, world=dd.world, pin=dd.device.type == 'cuda')
-    total, best, clock = total_steps(p, len(data['train'][0])), {}, dict(train_s=0.0, cpu_s=0.0)
-    if resume and ckpt_path.exists():
-        ck = load_checkpoint(ckpt_path, map_location=dd.device, resumable=True)
-        check_resume(ck, p, data_id, ckpt_path)
-        restore(gan, ck, batches); best, clock = ck['best'], ck['clock']
+    run = Run(p, out, gan, batches, data, data_identity(p, data), total_steps(p, len(data['train'][0])),
+              fid=make_fid_evaluator(p, data['valid'], data.get('test'), own) if dd.main else None)
+    if resume and run.ckpt_path.exists():
+        ck = load_checkpoint(run.ckpt_path, map_location=dd.device, resumable=True)
+        check_resume(ck, p, run.data_id, run.ckpt_path)
+        restore(gan, ck, batches); run.best, run.clock = ck['best'], Clock(ck['clock']['train_s'], ck['clock']['cpu_s'])
         if dd.main: _truncate_csv(out/'evals.csv', gan.step)
-    log = StepLog(out/'log.csv' if dd.main else None, resume_step=gan.step if resume else None)
-    fid = make_fid_evaluator(p, data['valid'], data.get('test'), cache) if dd.main else None
-    def save():   # every rank refuses non-finite weights (atomic_save checks), rank 0 writes
-        sd = state_dict(gan, batches, best=best, clock=clock, data_identity=data_id)
-        atomic_save(sd, ckpt_path) if dd.main else check_finite(sd, ckpt_path)
-    bar = tqdm(total=total, initial=gan.step, disable=not (progress and dd.main), desc=f'{p.name} train', unit='step')
-    t_wall, t_cpu = time.perf_counter(), time.process_time()
-    def tick():  # account the time since the last tick
-        nonlocal t_wall, t_cpu
-        clock['train_s'] += time.perf_counter() - t_wall; clock['cpu_s'] += time.process_time() - t_cpu
-    budget_s = 60*t.max_minutes if t.max_minutes is not None else math.inf
-    # the budget counts CPU time on a CPU (fair to runs sharing a machine), wall time on an accelerator
-    spent = (lambda: clock['cpu_s'] + time.process_time() - t_cpu) if dd.device.type == 'cpu' else (lambda: clock['train_s'] + time.perf_counter() - t_wall)
-    while gan.step < total and spent() < budget_s:
-        logs = train_step(gan, batches)
-        log.add(gan.step, batches.epoch, logs)
-        bar.update(1)
-        last = gan.step == total or spent() >= budget_s
-        due = lambda every: every and (gan.step % every == 0 or last)
-        if due(t.log_every) or due(t.eval_every) or due(t.ckpt_every):
-            row = log.flush()
-            bar.set_postfix(W=f"{row['w_dist']:.2f}", gp=f"{row['gp']:.2f}", L1=f"{row['l1']:.3f}",
-                            L2=f"{row['l2']:.3f}", kept=f"{row['kept']:.2f}", refresh=False)
-        if dd.main and due(t.eval_every):
-            tick(); check_finite(dict(G=unwrap(gan.G).state_dict(), D=unwrap(gan.D).state_dict(), step=gan.step), ckpt_path)
-            res = dict(step=gan.step, **evaluate(gan, data['valid'], fid))
-            _append_csv(out/'evals.csv', res)
+    run.last = run.is_last()
+    return run
+
+# %% ../nbs/11_train.ipynb #fe4fba30
+class Callback:
+    "What `fit` calls around Algorithm 1: `after_step(run, logs)` after every iteration, `after_fit(run)` once at the end."
+    def after_step(self, run: Run, logs: dict): pass
+    def after_fit(self, run: Run): pass
+
+class LogLosses(Callback):
+    "`log.csv` (one row per G step) and the progress bar. A flush checks that every loss is finite, and comes before any evaluation or checkpoint."
+    def __init__(self, run: Run, progress: bool = True):
+        self.log = StepLog(run.out/'log.csv' if run.gan.dist.main else None, LOSS_KEYS, resume_step=run.gan.step if run.gan.step else None)
+        self.bar = tqdm(total=run.total, initial=run.gan.step, disable=not (progress and run.gan.dist.main),
+                        desc=f'{run.p.name} train', unit='step')
+    def after_step(self, run, logs):
+        self.log.add(run.gan.step, run.batches.epoch, logs); self.bar.update(1)
+        t = run.p.train
+        if run.due(t.log_every) or run.due(t.eval_every) or run.due(t.ckpt_every):
+            r = self.log.flush()
+            self.bar.set_postfix(W=f"{r['w_dist']:.2f}", gp=f"{r['gp']:.2f}", L1=f"{r['l1']:.3f}", L2=f"{r['l2']:.3f}",
+                                 kept=f"{r['kept']:.2f}", refresh=False)
+    def after_fit(self, run): self.bar.close(); self.log.flush()
+
+class Evaluate(Callback):
+    "Every `eval_every` steps (rank 0): f2's validation metrics and FID to `evals.csv`; `best_cls.pt`/`best_fid.pt` keep the best (§IV-B)."
+    def after_step(self, run, logs):
+        if not (run.gan.dist.main and run.due(run.p.train.eval_every)): return
+        gan = run.gan
+        with run.clock.paused():                                                  # evaluation is not training time
+            check_finite(dict(G=unwrap(gan.G).state_dict(), D=unwrap(gan.D).state_dict(), step=gan.step), run.ckpt_path)
+            res = dict(step=gan.step, **evaluate(gan, run.data['valid'], run.fid))
+            _append_csv(run.out/'evals.csv', res)
             for key, name in (('auc', 'best_cls.pt'), ('fid', 'best_fid.pt')):
-                if key in res and better(res, best.get(key), key):
-                    best[key] = res; _save_best(gan, out/name, res)
-            t_wall, t_cpu = time.perf_counter(), time.process_time()   # evaluation time is not training time
-        if due(t.ckpt_every): tick(); save(); t_wall, t_cpu = time.perf_counter(), time.process_time()
-        if callback: callback(gan, logs)
-    bar.close(); log.flush(); tick(); save()
-    n_img = gan.step * t.n_critic * t.batch_size
-    summary = dict(preset=p.name, steps=gan.step, epochs=n_img/len(data['train'][0]), real_images=n_img,
-                   train_s=clock['train_s'], cpu_s=clock['cpu_s'], images_per_s=n_img/max(clock['train_s'], 1e-9),
-                   world=dd.world, device=str(dd.device), best=best, config=p.to_dict())
-    if dd.main: write_atomic(out/'summary.json', summary)
-    return summary
+                if key in res and better(res, run.best.get(key), key):
+                    run.best[key] = res
+                    atomic_save(dict(G=gan.G_eval.state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
+                                     step=gan.step, preset=gan.preset.to_dict(), metrics=res), run.out/name)
+
+class Checkpoint(Callback):
+    "`last.pt` every `ckpt_every` steps and at the end. Every rank refuses non-finite weights; rank 0 writes."
+    def save(self, run):
+        with run.clock.paused():
+            sd = run.checkpoint()
+            atomic_save(sd, run.ckpt_path) if run.gan.dist.main else check_finite(sd, run.ckpt_path)
+    def after_step(self, run, logs):
+        if run.due(run.p.train.ckpt_every) and not run.last: self.save(run)     # the last step's save is after_fit's
+    def after_fit(self, run): self.save(run)
+
+# %% ../nbs/11_train.ipynb #225b1e78
+def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbacks: tuple = (),
+        data: Optional[dict] = None) -> dict:
+    "Train preset `p` with Algorithm 1, writing checkpoints, logs and a summary to `out_dir`."
+    run = start_run(p, out_dir, resume, data)
+    cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *callbacks]
+    run.clock.start()
+    while not run.last:
+        logs = train_step(run.gan, run.batches)                                   # Algorithm 1, one iteration
+        run.last = run.is_last()
+        for cb in cbs: cb.after_step(run, logs)
+    for cb in cbs: cb.after_fit(run)
+    return summarize(run)
+
+def summarize(run: Run) -> dict:
+    "The run's `summary.json`: steps, real images consumed, time, throughput, the best evaluations and the config."
+    t, n_train, (wall, cpu) = run.p.train, len(run.data['train'][0]), run.clock.stop().now()
+    n_img = run.gan.step * t.n_critic * t.batch_size
+    s = dict(preset=run.p.name, steps=run.gan.step, epochs=n_img/n_train, real_images=n_img, train_s=wall, cpu_s=cpu,
+             images_per_s=n_img/max(wall, 1e-9), world=run.gan.dist.world, device=str(run.gan.device), best=run.best,
+             config=run.p.to_dict())
+    if run.gan.dist.main: write_atomic(run.out/'summary.json', s)
+    return s
 
 # %% ../nbs/11_train.ipynb #4f1a95a0
 def toy_data(n: int = 64, size: int = 32, seed: int = 0) -> dict:

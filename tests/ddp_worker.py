@@ -12,14 +12,16 @@ def recording_next(self):
     x, y = _next(self); seen.append(x[:, 0, 0, 0].long().clone()); return x, y
 train.RealBatches.__next__ = recording_next
 
-def keep_weights(gan, logs):
-    if gan.step == steps:
-        final.update(rank=gan.dist.rank, world=gan.dist.world, G=train.unwrap(gan.G).state_dict(),
-                     D=train.unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict())
+class KeepWeights(train.Callback):
+    def after_step(self, run, logs):
+        gan = run.gan
+        if gan.step == steps:
+            final.update(rank=gan.dist.rank, world=gan.dist.world, G=train.unwrap(gan.G).state_dict(),
+                         D=train.unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict())
 
 # toy images whose first pixel is their index, so the test can see which rank got which image
 data = train.toy_data(n=64)
 data['train'][0][:, 0, 0, 0] = torch.arange(64, dtype=torch.uint8)
 p = preset('smoke', **{'train.max_steps': steps, 'train.device': 'cpu', 'train.batch_size': 8})
-train.fit(p, out, progress=False, data=data, callback=keep_weights)
+train.fit(p, out, progress=False, data=data, callbacks=[KeepWeights()])
 torch.save(dict(final, seen=torch.stack(seen)), out/f"rank{final['rank']}.pt")

@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from histogan_nb.bench import run_bench
 
 DRY = {'model.g_dim': 64, 'model.g_heads': (1, 1, 1, 1), 'model.d_dim': 16, 'model.d_heads': 1, 'model.d_depth': (1, 1, 1, 1),
-       'train.batch_size': 2, 'train.n_critic': 1, 'train.threads': 1}   # --dry: a tiny model, only to check the script runs
+       'train.batch_size': 2, 'train.n_critic': 1, 'runtime.threads': 1}   # --dry: a tiny model, only to check the script runs
 
-ROWS = [('eager fp32', {'train.amp': False, 'train.compile': False}),
-        ('bf16', {'train.amp': True, 'train.compile': False}),
-        ('bf16+compile', {'train.amp': True, 'train.compile': True})]
+ROWS = [('eager fp32', {'runtime.amp': False, 'runtime.compile': False}),
+        ('bf16', {'runtime.amp': True, 'runtime.compile': False}),
+        ('bf16+compile', {'runtime.amp': True, 'runtime.compile': True})]
 
 def row_text(name, r):
     mfu = f"{100*r['mfu']:.1f}%" if r.get('mfu') is not None else 'n/a'

@@ -45,7 +45,7 @@ def run(data: Path, out: Path, preset: str, minutes: float, fid_n: int, ckpt_eve
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out.parent/(out.name + '-run') if out.name else out/'run'
     sets = {'data.train_count': 'None', 'data.valid_count': 'None', 'data.test_count': 'None',
-            'train.max_minutes': minutes, 'train.max_steps': 10**7, 'train.ckpt_every': ckpt_every,
+            'train.max_minutes': minutes, 'train.max_steps': 10**7, 'runtime.ckpt_every': ckpt_every,
             'train.eval_every': ckpt_every, 'train.fid_images': 0}
     cmd = [sys.executable, '-m', 'histogan_nb.cli', 'train', '--preset', preset, '--data', str(data), '--out', str(run_dir),
            '--quiet', *[a for k, v in sets.items() for a in ('--set', f'{k}={v}')], *[a for s in extra for a in ('--set', s)]]
@@ -85,7 +85,7 @@ def main(argv=None):
     if a.cmd == 'pack':
         from histogan_nb.config import default_data_path
         return pack(Path(a.src or default_data_path()), Path(a.out), a.n_train, a.n_valid, a.n_test, a.seed)
-    if a.dry: a.preset, a.minutes, a.fid_n, a.ckpt_every, a.set = 'smoke', 0.05, 8, 2, a.set + ['train.device=cpu']
+    if a.dry: a.preset, a.minutes, a.fid_n, a.ckpt_every, a.set = 'smoke', 0.05, 8, 2, a.set + ['runtime.device=cpu']
     return run(Path(a.data), Path(a.out), a.preset, a.minutes, a.fid_n, a.ckpt_every, a.set)
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ import torchvision
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Preset, TrainConfig, preset, get_device, seed_everything, write_atomic, markdown_table
+from .config import Preset, ClassifierConfig, preset, get_device, seed_everything, write_atomic, markdown_table
 from .data import load_split, load_splits, to_model_range, from_model_range, write_pcam_h5
 from .selective import sample_latent, selective_mask
 from .metrics import classification_metrics, better
@@ -111,13 +111,13 @@ def random_dihedral(x: torch.Tensor, # images (N, C, H, W), square
     return out
 
 # %% ../nbs/12_baselines.ipynb #c491e509
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    "Adam or SGD (momentum 0.9) with `cfg.clf_lr` and `cfg.clf_weight_decay`."
-    if cfg.clf_optimizer == 'adam':
-        return torch.optim.Adam(model.parameters(), lr=cfg.clf_lr, weight_decay=cfg.clf_weight_decay)
-    if cfg.clf_optimizer == 'sgd':
-        return torch.optim.SGD(model.parameters(), lr=cfg.clf_lr, momentum=0.9, weight_decay=cfg.clf_weight_decay)
-    raise ValueError(f"unknown clf_optimizer {cfg.clf_optimizer!r}: choose 'adam' or 'sgd'")
+def make_optimizer(model: nn.Module, cfg: ClassifierConfig) -> torch.optim.Optimizer:
+    "Adam or SGD (momentum 0.9) with `cfg.lr` and `cfg.weight_decay`."
+    if cfg.optimizer == 'adam':
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == 'sgd':
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown clf.optimizer {cfg.optimizer!r}: choose 'adam' or 'sgd'")
 
 def predict_proba(model: nn.Module, # a classifier with K >= 2 outputs
                   images_uint8: torch.Tensor, # (N, 3, S, S) uint8
@@ -154,23 +154,24 @@ class BestCheckpoint:
 def train_classifier(model: nn.Module, # from `make_classifier`
                      train_xy: tuple, # (uint8 images (N, 3, S, S), labels (N,))
                      valid_xy: tuple, # the same for the validation split (checkpoint selection)
-                     cfg: TrainConfig, # clf_* fields: optimiser, epochs or steps, batch size, eval cadence
-                     device=None, # default: `cfg.device`
+                     cfg: ClassifierConfig, # optimiser, epochs or steps or minutes, batch size, eval cadence
+                     seed: int = 0, # batch order and augmentation draws
+                     device='auto', # a torch device or its name
                      progress: bool = True, # show a progress bar
                      augment: bool = False, # random dihedral transforms (`DataConfig.augment`)
                     ) -> tuple:
     "Train `model`; return (state dict with the best validation AUC, history). The model ends holding that state."
     (x, y), (xv, yv) = _check_xy(train_xy, 'train'), _check_xy(valid_xy, 'valid')
     if len(x) < 2: raise ValueError(f"train has {len(x)} images: a batch-norm network needs at least 2")
-    device = torch.device(device) if device is not None else get_device(cfg.device)
+    device = device if isinstance(device, torch.device) else get_device(device)
     model.to(device)
-    opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed + 1)   # gen: the augmentation's draws
-    bs = min(cfg.clf_batch_size, len(x))
-    batches, clock = RealBatches(x, y, bs, seed=cfg.seed), Clock()          # the same shuffled batches as the GAN's
+    opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(seed + 1)   # gen: the augmentation's draws
+    bs = min(cfg.batch_size, len(x))
+    batches, clock = RealBatches(x, y, bs, seed=seed), Clock()          # the same shuffled batches as the GAN's
     per_epoch = len(x) // bs                                 # drop the last partial batch (batch norm needs > 1)
-    budget = 60*cfg.clf_max_minutes if cfg.clf_max_minutes is not None else math.inf   # seconds of training steps
-    steps = cfg.clf_max_steps or (10**9 if budget < math.inf else max(1, math.ceil(cfg.clf_epochs * per_epoch)))
-    every = cfg.clf_eval_every or per_epoch
+    budget = 60*cfg.max_minutes if cfg.max_minutes is not None else math.inf   # seconds of training steps
+    steps = cfg.max_steps or (10**9 if budget < math.inf else max(1, math.ceil(cfg.epochs * per_epoch)))
+    every = cfg.eval_every or per_epoch
     best, history, losses, t0 = BestCheckpoint('auc'), [], [], time.perf_counter()
     bar = tqdm(range(1, steps + 1), total=None if budget < math.inf else steps, disable=not progress, desc=getattr(model, 'arch', 'classifier'), leave=False)
     for step in bar:
@@ -287,15 +288,15 @@ def run_baseline(arch: str, # 'resnet34', 'resnet50_cbam' or 'densenet169'
     if with_synthetic and not synthetic_path: raise ValueError("with_synthetic=True needs a synthetic_path")
     data = data or load_splits(p, data_path, progress=progress)
     train = data['train']
-    n_syn = round(p.train.syn_ratio * len(train[0])) if with_synthetic else 0
+    n_syn = round(p.repro.syn_ratio * len(train[0])) if with_synthetic else 0
     if n_syn:
         syn = _take_balanced(load_split(p, 'train', synthetic_path, whole=True), n_syn, seed)
         train = (torch.cat([train[0], syn[0]]), torch.cat([torch.as_tensor(train[1]).long(), syn[1].long()]))
     seed_everything(seed)
-    model = make_classifier(arch, p.model.num_classes, p.model.image_size, p.train.clf_stem)
+    model = make_classifier(arch, p.model.num_classes, p.model.image_size, p.clf.stem)
     timer = StageTimer()
     with timer('classifier'):
-        _, history = train_classifier(model, train, data['valid'], p.train, device, progress, p.data.augment)
+        _, history = train_classifier(model, train, data['valid'], p.clf, seed, device or p.runtime.device, progress, p.data.augment)
     xt, yt = data['test']
     metrics = classification_metrics(torch.as_tensor(yt).numpy(), predict_proba(model, xt))
     best = next(h for h in reversed(history) if h.get('best'))
@@ -312,7 +313,7 @@ def train_generator(p: Preset, # preset of the unified run
     ckpt = best_checkpoint(out, 'fid')
     if ckpt.name != 'best_fid.pt':
         warnings.warn(f"no best-FID checkpoint (train.fid_images={p.train.fid_images}): sampling from {ckpt.name}")
-    G, D, _ = load_models(ckpt, device=get_device(p.train.device))
+    G, D, _ = load_models(ckpt, device=get_device(p.runtime.device))
     return G, D, dict(summary, checkpoint=str(ckpt))
 
 def two_stage_route(generator: dict, sampling: dict, classifier: dict, arch: str = 'classifier') -> dict:
@@ -329,11 +330,11 @@ def run_two_stage(arch: str, # classifier of stage 2
     p = preset(p) if isinstance(p, str) else copy.deepcopy(p)
     out_dir, timer = Path(out_dir), StageTimer()
     data = data or load_splits(p, data_path, progress=progress)
-    n_per_class = math.ceil(p.train.syn_ratio * len(data['train'][0]) / p.model.num_classes)
+    n_per_class = math.ceil(p.repro.syn_ratio * len(data['train'][0]) / p.model.num_classes)
     gan_data = {k: data[k] for k in ('train', 'valid')}
     with timer('1_train_generator'): G, D, *summary = train_gan(p, out_dir/'stage1', gan_data, progress=progress)
     with timer('1b_sample_synthetic'):
-        conf = p.train.confidence if p.train.syn_filter else None
+        conf = p.train.confidence if p.repro.syn_filter else None
         root = write_synthetic_set(G, D if conf is not None else None, n_per_class, p.train.tau, out_dir/'synthetic',
                                    confidence=conf, num_classes=p.model.num_classes, seed=seed)
     with timer('2_train_classifier'):

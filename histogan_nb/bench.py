@@ -62,7 +62,7 @@ def bench_train(p: Preset, steps: int = 10, device='cpu', warmup: int = 2, compi
     dev = get_device(str(device)); p = copy.deepcopy(p); t = p.train
     threads0 = torch.get_num_threads()
     try:
-        set_threads(t.threads)
+        set_threads(p.runtime.threads)
         return _bench_train(p, steps, dev, warmup, compile_backend)
     finally: torch.set_num_threads(threads0)
 
@@ -92,7 +92,7 @@ def _bench_train(p, steps, dev, warmup, compile_backend):
     imgs = t.n_critic*t.batch_size
     return dict(preset=p.name, device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or platform.machine(),
                 threads=torch.get_num_threads(), image_size=p.model.image_size, batch_size=t.batch_size, n_critic=t.n_critic,
-                gp_every=t.gp_every, amp=t.amp, compile=t.compile, steps=steps,
+                gp_every=t.gp_every, amp=p.runtime.amp, compile=p.runtime.compile, steps=steps,
                 images_per_s=imgs/(step_ms/1e3), step_ms=step_ms, step_ms_min=min(tot), step_ms_max=max(tot),
                 d_ms=dm*(1 - gp_frac), gp_ms=dm*gp_frac, g_ms=statistics.median(g_ms),
                 peak_mem_mb=mem, flops_per_step=flops, tflops_per_s=flops/(step_ms/1e3)/1e12,
@@ -129,9 +129,9 @@ def run_bench(preset_name: str, # 'smoke', 'cpu', 'paper'
               steps: int = 10, # timed training steps after warm-up
               json_out: Optional[str] = None, # also write the result dict here
               device: str = 'auto', # 'auto', 'cpu', 'cuda', ...
-              overrides: Optional[dict] = None, # e.g. {'train.amp': True}
+              overrides: Optional[dict] = None, # e.g. {'runtime.amp': True}
               print_table: bool = True,
-              compile_backend: str = 'inductor', # torch.compile backend when train.compile is on
+              compile_backend: str = 'inductor', # torch.compile backend when runtime.compile is on
               warmup: int = 2, # untimed steps first (compilation happens here)
               infer_batch: Optional[int] = None, # batch of the inference timing (default 256 on GPU, 64 on CPU)
               infer: bool = True, # also time f2 and ResNet34 inference
@@ -139,14 +139,14 @@ def run_bench(preset_name: str, # 'smoke', 'cpu', 'paper'
     "Time the training step and inference of `preset_name`; print a table, return (and optionally save) the numbers."
     if steps < 1: raise ValueError(f"steps={steps}: time at least one training step")
     p = preset(preset_name, **(overrides or {}))
-    if device != 'auto': p.train.device = device
-    dev = get_device(p.train.device)
+    if device != 'auto': p.runtime.device = device
+    dev = get_device(p.runtime.device)
     r = bench_train(p, steps, dev, warmup, compile_backend=compile_backend)
     from histogan_nb.discriminator import Discriminator
     from histogan_nb.baselines import make_classifier
     S, nb = p.model.image_size, infer_batch or (256 if dev.type == 'cuda' else 64)
-    r['f2_patches_per_s'] = bench_inference(Discriminator(p.model), S, dev, nb, amp=p.train.amp) if infer else None
-    r['resnet34_patches_per_s'] = bench_inference(make_classifier('resnet34', image_size=S), S, dev, nb, amp=p.train.amp) if infer else None
+    r['f2_patches_per_s'] = bench_inference(Discriminator(p.model), S, dev, nb, amp=p.runtime.amp) if infer else None
+    r['resnet34_patches_per_s'] = bench_inference(make_classifier('resnet34', image_size=S), S, dev, nb, amp=p.runtime.amp) if infer else None
     r['torch'] = torch.__version__
     if print_table: print(format_bench(r))
     if json_out:
@@ -169,7 +169,7 @@ def short_run(p: Preset, steps: int = 3, fast: bool = True, compile_backend: str
     "Loss logs (floats) of `steps` fixed-seed training steps of `p` on random data, the fast or the plain way."
     threads0 = torch.get_num_threads()
     try:
-        if fast: set_threads(p.train.threads)
+        if fast: set_threads(p.runtime.threads)
         torch.manual_seed(0); gan = make_gan(p, compile_backend=compile_backend if fast else None)
         torch.manual_seed(1); b = random_batches(p, 64)
         with (contextlib.nullcontext() if fast else plain_patch_embed()):

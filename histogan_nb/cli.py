@@ -57,7 +57,7 @@ def _preset_from(args):
     bad = [s for s in (args.set or []) if '=' not in s]
     if bad: raise CLIError(f"--set expects section.field=value, got {bad[0]!r}")
     if getattr(args, 'data', None): overrides['data.path'] = str(_existing(args.data, 'data path'))
-    for flag, key in (('max_steps', 'train.max_steps'), ('seed', 'train.seed'), ('device', 'train.device')):
+    for flag, key in (('max_steps', 'train.max_steps'), ('seed', 'train.seed'), ('device', 'runtime.device')):
         if getattr(args, flag, None) is not None: overrides[key] = getattr(args, flag)
     return preset(args.preset, **overrides)
 

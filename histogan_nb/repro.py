@@ -23,7 +23,7 @@ from .baselines import (sample_class, write_synthetic_set, run_baseline, route_c
 
 # %% auto #0
 __all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES',
-           'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'NOTEBOOKS', 'repro_preset', 'toy_splits', 'load_data', 'Repro',
+           'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'NOTEBOOKS', 'run_config', 'toy_splits', 'load_data', 'Repro',
            'setup', 'run_dir', 'unified_run', 'best_checkpoint', 'test_metrics', 'filter_keeps_enough', 'synthetic_set',
            'baseline', 'table_rows', 'to_markdown', 'write_table', 'costs_table', 'sample_fid', 'ReproError',
            'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch', 'run_repro']
@@ -64,17 +64,17 @@ NO_FID = {'train.fid_images': 0}   # every variant but `full`: nobody samples fr
 
 REPRO_OVERRIDES = {
     'smoke': {                      # CI: tiny data, a few steps; the untrained D cannot filter samples yet
-        'data.train_count': 128, 'train.syn_filter': False, 'train.syn_ratio': 0.5, 'train.seeds': 1,
+        'data.train_count': 128, 'repro.syn_filter': False, 'repro.syn_ratio': 0.5, 'repro.seeds': 1,
     },
     'cpu': {                        # the real-data reproduction on 2 CPU cores: 100 min with 2 seeds and jobs=2
         'data.train_count': 8192,   # limited-data regime (paper: 10% of PCam = 32,768)
         'data.valid_count': 1024,   # model-selection split (evaluated 2x per GAN run, 2x per classifier)
         'train.max_steps': 200,     # G steps per unified run (x n_critic 5 x batch 32 = 32,000 real images, ~4 passes)
-        'train.eval_every': 100, 'train.ckpt_every': 100,
-        'train.clf_max_steps': 60,  # classifier steps at batch 64 (3,840 images) per baseline run
-        'train.clf_eval_every': 30,
-        'train.syn_ratio': 0.5,     # synthetic : real train images in the "+ Synthetic Data" rows (4,096 images)
-        'train.seeds': 2,
+        'train.eval_every': 100, 'runtime.ckpt_every': 100,
+        'clf.max_steps': 60,  # classifier steps at batch 64 (3,840 images) per baseline run
+        'clf.eval_every': 30,
+        'repro.syn_ratio': 0.5,     # synthetic : real train images in the "+ Synthetic Data" rows (4,096 images)
+        'repro.seeds': 2,
     },
     'gpu': {},                      # the `gpu` preset carries its own budget (5 wall minutes per run, 2 seeds)
     'paper': {},                    # SPEC §3 as it stands (GPU; 5 seeds, 500 epochs, FID on 5,000 images)
@@ -83,14 +83,14 @@ REPORT_FID_IMAGES = {'cpu': 512}   # images per side of the reported FID (Table 
 CLF_EQUAL_TIME = {'cpu': True}   # Table I's CNNs get the unified run's CPU minutes (not a step count)
 
 # %% ../nbs/15_repro.ipynb #9763fd31
-def repro_preset(name: str, # 'smoke', 'cpu' or 'paper'
+def run_config(name: str, # 'smoke', 'cpu' or 'paper'
                  variant: str = 'full', # a key of VARIANTS
                  seed: int = 0, device: str = 'auto', **overrides) -> Preset:
     "The preset of one reproduction run: preset `name`, its REPRO_OVERRIDES budget, the variant, the seed."
     if variant not in VARIANTS: raise ValueError(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
     p = preset(name)
     o = {**REPRO_OVERRIDES.get(name, {}), **VARIANTS[variant], **({} if variant == 'full' else NO_FID),
-         'train.seed': seed, 'train.device': device, **overrides}
+         'train.seed': seed, 'runtime.device': device, **overrides}
     return apply_overrides(p, o)
 
 # %% ../nbs/15_repro.ipynb #d46c4f7a
@@ -121,8 +121,8 @@ class Repro:
     device: str = 'auto'
     t0: float = field(default_factory=time.perf_counter)
 
-    def preset(self, variant: str = 'full', seed: int = 0) -> Preset:
-        return repro_preset(self.preset_name, variant, seed, self.device)
+    def run_config(self, variant: str = 'full', seed: int = 0) -> Preset:
+        return run_config(self.preset_name, variant, seed, self.device)
 
     def log(self, msg: str):
         "One progress line with the elapsed time: in the notebook and, under the runner, on the terminal."
@@ -132,12 +132,12 @@ class Repro:
 
 def setup(preset_name: str = 'smoke', # 'smoke', 'cpu' or 'paper'
           data: Optional[str] = None, # None (toy at smoke, the preset's data otherwise), 'toy', or a path
-          seeds: Optional[int] = None, # seeds per row (None: the budget's `train.seeds`)
+          seeds: Optional[int] = None, # seeds per row (None: the budget's `repro.seeds`)
           out: Optional[str] = None, # output folder (None: a new temporary folder)
           device: str = 'auto') -> Repro:
     "Load the data once and return the `Repro` context the notebooks share."
-    p = repro_preset(preset_name, device=device)
-    n = int(seeds if seeds is not None else p.train.seeds)
+    p = run_config(preset_name, device=device)
+    n = int(seeds if seeds is not None else p.repro.seeds)
     if n < 1: raise ValueError(f"seeds must be at least 1, got {n}")
     import tempfile
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix=f'histogan-repro-{preset_name}-'))
@@ -152,7 +152,7 @@ def unified_run(R: Repro, variant: str, seed: int) -> dict:
     "The `summary.json` of run (variant, seed), training it first if it is not in the store."
     d = run_dir(R, variant, seed)
     if (d/'summary.json').exists(): return json.loads((d/'summary.json').read_text())
-    p = R.preset(variant, seed)
+    p = R.run_config(variant, seed)
     R.log(f"train {variant} seed {seed} ({p.train.max_steps or p.train.epochs} {'steps' if p.train.max_steps else 'epochs'})")
     s = fit(p, d, resume=True, progress=False, data={k: R.data[k] for k in ('train', 'valid', 'test')})   # test: the FID floor only
     R.log(f"  done {variant} seed {seed}: {s['steps']} steps in {s['train_s']:.0f} s ({s['images_per_s']:.0f} real img/s)")
@@ -189,9 +189,9 @@ def synthetic_set(R: Repro, seed: int) -> Path:
     unified_run(R, 'full', seed)
     ckpt = best_checkpoint(R, 'full', seed, 'fid')
     G, D, p = load_models(ckpt)
-    q = R.preset('full', seed)
-    n_per_class = math.ceil(q.train.syn_ratio * len(R.data['train'][0]) / q.model.num_classes)
-    conf = q.train.confidence if q.train.syn_filter else None
+    q = R.run_config('full', seed)
+    n_per_class = math.ceil(q.repro.syn_ratio * len(R.data['train'][0]) / q.model.num_classes)
+    conf = q.train.confidence if q.repro.syn_filter else None
     t0, filtered = time.perf_counter(), conf is not None
     kw = dict(tau=q.train.tau, num_classes=q.model.num_classes, z_dim=q.model.z_dim, seed=seed)
     if filtered and not filter_keeps_enough(G, D, q): 
@@ -209,9 +209,9 @@ def baseline(R: Repro, arch: str, with_synthetic: bool, seed: int) -> dict:
     f = R.out/'baselines'/f"{arch}_{'syn' if with_synthetic else 'real'}_seed{seed}.json"
     if f.exists(): return json.loads(f.read_text())
     syn = str(synthetic_set(R, seed)) if with_synthetic else None
-    q = R.preset('full', seed)
-    if q.train.clf_max_minutes is None and CLF_EQUAL_TIME.get(R.preset_name):   # the same CPU time as the unified run
-        q.train.clf_max_minutes, q.train.clf_max_steps = unified_run(R, 'full', seed)['cpu_s']/60, None
+    q = R.run_config('full', seed)
+    if q.clf.max_minutes is None and CLF_EQUAL_TIME.get(R.preset_name):   # the same CPU time as the unified run
+        q.clf.max_minutes, q.clf.max_steps = unified_run(R, 'full', seed)['cpu_s']/60, None
     r = run_baseline(arch, q, with_synthetic, syn, seed, R.data, progress=False)
     r.pop('history', None)
     f.parent.mkdir(parents=True, exist_ok=True); write_atomic(f, r)
@@ -257,8 +257,8 @@ def costs_table(R: Repro, arch: str = 'densenet169', seed: int = 0) -> dict:
 
 def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dict]:
     "FID, per-class FID and KID of `n` class-balanced samples of the full run (best-FID generator) against `n` class-balanced test images, beside the real-vs-real floor (validation vs test); None if FID is off."
-    if not R.preset('full', seed).train.fid_images: return None      # FID off at this preset
-    n = n or REPORT_FID_IMAGES.get(R.preset_name, R.preset('full', seed).train.fid_images)
+    if not R.run_config('full', seed).train.fid_images: return None      # FID off at this preset
+    n = n or REPORT_FID_IMAGES.get(R.preset_name, R.run_config('full', seed).train.fid_images)
     f = run_dir(R, 'full', seed)/f'test_fid_{n}.json'
     if f.exists(): return json.loads(f.read_text())
     G, _, p = load_models(best_checkpoint(R, 'full', seed, 'fid'))
@@ -350,7 +350,7 @@ def prefetch(R: Repro, jobs: int = 1, # worker processes (1: in this process, in
         for key in list(todo):
             fn, args, _ = todo.pop(key); globals()[fn](R, *args); finished(key)
         return done
-    threads = max(1, (os.cpu_count() or 1) // jobs) if R.preset().train.device in ('auto', 'cpu') else torch.get_num_threads()
+    threads = max(1, (os.cpu_count() or 1) // jobs) if R.run_config().runtime.device in ('auto', 'cpu') else torch.get_num_threads()
     ex = ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn'), initializer=_worker_init,
                              initargs=((R.preset_name, data, len(R.seeds), str(R.out), R.device), threads))
     try:
@@ -386,8 +386,8 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
     if jobs < 1: raise ValueError(f"jobs must be at least 1, got {jobs}")
     if data not in (None, 'toy') and not Path(data).exists(): raise FileNotFoundError(f"data path {data} does not exist")
     out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
-    p = repro_preset(preset_name, device=device)
-    n_seeds = int(seeds if seeds is not None else p.train.seeds)
+    p = run_config(preset_name, device=device)
+    n_seeds = int(seeds if seeds is not None else p.repro.seeds)
     src, kernel = notebooks_dir(), ensure_kernel(kernel_name)
     params = dict(preset_name=preset_name, data=str(Path(data).resolve()) if data not in (None, 'toy') else data,
                   seeds=n_seeds, out=str(out), device=device)

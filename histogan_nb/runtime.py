@@ -72,8 +72,8 @@ def unwrap(m: nn.Module) -> nn.Module:
     return m
 
 def set_threads(threads: int) -> int:
-    "Apply `train.threads` to torch (0 leaves torch's default); returns the thread count in use."
-    if threads < 0: raise ValueError(f"train.threads={threads}: give 0 (torch's default) or a positive count")
+    "Apply `runtime.threads` to torch (0 leaves torch's default); returns the thread count in use."
+    if threads < 0: raise ValueError(f"runtime.threads={threads}: give 0 (torch's default) or a positive count")
     if threads: torch.set_num_threads(threads)
     return torch.get_num_threads()
 

@@ -19,8 +19,8 @@ __all__ = ['STUDY_BASE', 'train_variants', 'score_variants', 'best_variant', 'ro
            'cpu_quality']
 
 # %% ../nbs/17_recipe_study.ipynb #95963522
-STUDY_BASE = {'train.max_steps': 10**6, 'train.threads': 1, 'train.fid_images': 0, 'train.eval_every': 100,
-              'train.ckpt_every': 100, 'train.ema': 0.999}   # the budget is train.max_minutes; the EMA is scored apart
+STUDY_BASE = {'train.max_steps': 10**6, 'runtime.threads': 1, 'train.fid_images': 0, 'train.eval_every': 100,
+              'runtime.ckpt_every': 100, 'train.ema': 0.999}   # the budget is train.max_minutes; the EMA is scored apart
 
 def train_variants(variants: dict, # name -> {'section.field': value} overrides of `preset_name`
                    out, # folder: one run folder per variant
@@ -84,7 +84,7 @@ def resnet34_equal_time(p, # preset of the unified run (its data, image size and
                         data: Optional[dict] = None, seed: int = 0) -> dict:
     "ResNet34 trained on the same real split for `minutes` of CPU time on one thread; its test metrics and costs."
     torch.set_num_threads(1)
-    q = apply_overrides(p, {'train.clf_max_minutes': minutes, 'train.clf_max_steps': None, 'train.device': 'cpu'})
+    q = apply_overrides(p, {'clf.max_minutes': minutes, 'clf.max_steps': None, 'runtime.device': 'cpu'})
     r = run_baseline('resnet34', q, seed=seed, data=data, progress=False)
     return {k: v for k, v in r.items() if k != 'history'} | dict(evaluations=len(r['history']), clf_cpu_minutes=minutes)
 
@@ -105,7 +105,7 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                test_auc_unified=uni['auc'], test_accuracy_unified=uni['accuracy'],
                test_auc_resnet34=resnet34['auc'], test_accuracy_resnet34=resnet34['accuracy'],
                resnet34_cpu_minutes=resnet34['cpu_s']/60, resnet34_best_step=resnet34['best_step'],
-               n_test=len(y), data=p.data.resolved_path(), torch_threads=p.train.threads,
+               n_test=len(y), data=p.data.resolved_path(), torch_threads=p.runtime.threads,
                machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
     if out_json: write_atomic(out_json, res)
     return res

@@ -26,12 +26,11 @@ from .diffaugment import diff_augment
 from .metrics import classification_metrics, fid_reference, dataset_key, better
 
 # %% auto #0
-__all__ = ['RETIRED_FIELDS', 'RESUME_MAY_CHANGE', 'LOSS_KEYS', 'd_step', 'fake_batch', 'floor_log_weights', 'g_step',
-           'ema_update', 'train_step', 'GAN', 'make_gan', 'predict', 'generate', 'evaluate', 'best_checkpoint',
-           'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint', 'load_models', 'total_steps',
-           'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run',
-           'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'fit', 'summarize', 'toy_data', 'read_log', 'smooth',
-           'plot_losses', 'score_run']
+__all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'd_step', 'fake_batch', 'floor_log_weights', 'g_step', 'ema_update', 'train_step',
+           'GAN', 'make_gan', 'predict', 'generate', 'evaluate', 'best_checkpoint', 'state_dict', 'check_compatible',
+           'restore', 'preset_from_checkpoint', 'load_models', 'total_steps', 'fid_cache_key', 'make_fid_evaluator',
+           'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run', 'Callback', 'LogLosses', 'Evaluate',
+           'Checkpoint', 'fit', 'summarize', 'toy_data', 'read_log', 'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/11_train.ipynb #61fb5ef8
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -44,7 +43,7 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     with_gp = t.lambda_gp > 0 and gan.d_steps % t.gp_every == 0                  # the lazy penalty: every k-th D step
     x_hat = (interpolate(real.detach(), fake.detach()) if with_gp else real[:0]).requires_grad_(with_gp)  # eps I_real + (1 - eps) I_syn
     with double_backward_attention() if with_gp else contextlib.nullcontext():
-        with autocast(gan.device, t.amp): out = gan.D(torch.cat([real, fake, x_hat]))            # one pass of D over all three
+        with autocast(gan.device, gan.preset.runtime.amp): out = gan.D(torch.cat([real, fake, x_hat]))            # one pass of D over all three
         src, logits = out.source.float(), out.logits.float()                      # f^1 and f^2 of every image
         gp = penalty_at(src[2*n:], x_hat, t.lambda_gp) * t.gp_every if with_gp else src.new_zeros(())  # lambda E(||grad f^1(x_hat)|| - 1)^2
     l_critic = critic_loss(src[:n], src[n:2*n])                                   # E f^1(I_syn) - E f^1(I_real)  (eq. 2)
@@ -63,7 +62,7 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
 def fake_batch(gan: GAN, n: int):
     "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
     z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
-    with autocast(gan.device, gan.preset.train.amp): return gan.G(z, c), c
+    with autocast(gan.device, gan.preset.runtime.amp): return gan.G(z, c), c
 
 def _allreduce_grads(gan: GAN, params):
     "Average the gradients of parameters that live outside a DDP module (the s of eq. 7)."
@@ -83,7 +82,7 @@ def g_step(gan: GAN, n: int) -> dict:
     "One generator update on `n` fresh samples; returns detached loss terms."
     D = unwrap(gan.D); D.requires_grad_(False)
     fake, c = fake_batch(gan, n)
-    with autocast(gan.device, gan.preset.train.amp): out = D(diff_augment(fake, gan.preset.train.diffaug))   # the same T as D's step, differentiable
+    with autocast(gan.device, gan.preset.runtime.amp): out = D(diff_augment(fake, gan.preset.train.diffaug))   # the same T as D's step, differentiable
     l_adv = generator_loss(out.source.float())
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + gan.mlw.weighted(1, l2_g)
@@ -130,7 +129,7 @@ class GAN:
         return self.G_ema if self.G_ema is not None else unwrap(self.G)
 
 def make_gan(p: Preset, dd: Optional[Dist] = None,
-             compile_backend: Optional[str] = 'inductor', # torch.compile backend for G when `train.compile`; None: never compile
+             compile_backend: Optional[str] = 'inductor', # torch.compile backend for G when `runtime.compile`; None: never compile
             ) -> GAN:
     "Build G, D, the loss weights and the optimisers of preset `p` on `dd`'s device."
     dd, t = dd or Dist(), p.train
@@ -141,7 +140,7 @@ def make_gan(p: Preset, dd: Optional[Dist] = None,
     opt_d = torch.optim.Adam([*D.parameters(), *mlw.parameters()], lr=t.lr_d, betas=tuple(map(float, t.betas)), **fused)
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if t.ema else None
     # D stays eager: its pass sits inside the penalty's double backward, which compiled autograd does not support
-    if t.compile and compile_backend: G = torch.compile(G, backend=compile_backend)
+    if p.runtime.compile and compile_backend: G = torch.compile(G, backend=compile_backend)
     if dd.world > 1:
         ids = [dd.device.index] if dd.device.type == 'cuda' else None
         G, D = nn.parallel.DistributedDataParallel(G, ids), nn.parallel.DistributedDataParallel(D, ids)
@@ -214,20 +213,9 @@ def restore(gan: GAN, ckpt: dict, batches: Optional[RealBatches] = None):
     if 'cuda' in ckpt['rng'] and gan.device.type == 'cuda': torch.cuda.set_rng_state(ckpt['rng']['cuda'], gan.device)
     if batches is not None and ckpt.get('batches'): batches.load_state_dict(ckpt['batches'])
 
-RETIRED_FIELDS = {'data': ('num_workers',)}   # config fields the kit no longer has: ignored in older checkpoints
-
 def preset_from_checkpoint(ckpt: dict, path='checkpoint') -> Preset:
-    "The preset a checkpoint was trained with (a clear error for one written by another version of the kit)."
-    from histogan_nb.config import DataConfig, ModelConfig, TrainConfig
-    d = ckpt['preset']
-    tup = lambda cfg: {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
-    parts = {}
-    for name, cls in (('data', DataConfig), ('model', ModelConfig), ('train', TrainConfig)):
-        saved = {k: v for k, v in d.get(name, {}).items() if k not in RETIRED_FIELDS.get(name, ())}
-        unknown = sorted(set(saved) - {f.name for f in fields(cls)})
-        if unknown: raise ValueError(f"{path} was written by another version of histogan_nb: unknown {name} fields {', '.join(unknown)}")
-        parts[name] = cls(**tup(saved))
-    return Preset(d['name'], **parts)
+    "The preset a checkpoint was trained with (`Preset.from_dict`: older layouts read, another version's fields refused)."
+    return Preset.from_dict(ckpt['preset'], str(path))
 
 def load_models(path, device='cpu'):
     "G, D (eval mode) and the preset of a checkpoint, e.g. `best_cls.pt` for classifying or `best_fid.pt` for sampling."
@@ -258,8 +246,7 @@ def make_fid_evaluator(p: Preset, valid: tuple, floor: Optional[tuple] = None, c
     return fid_reference(InceptionFeatures(), *valid, p.train.fid_images, *(floor or (None, None)), cache_key=fid_cache_key(p) if cache else None,
                          splits=('valid', 'test'))
 
-RESUME_MAY_CHANGE = ('epochs', 'max_steps', 'max_minutes', 'eval_every', 'ckpt_every', 'log_every', 'fid_images',
-                     'device', 'threads', 'compile', 'seeds')   # budget and runtime: everything else shapes the maths
+RESUME_MAY_CHANGE = ('epochs', 'max_steps', 'max_minutes', 'eval_every', 'fid_images')   # the budget; every other train field shapes the maths
 
 def data_identity(p: Preset, data: dict) -> dict:
     "What a resumed run must see again: the data config and a fingerprint of each split (size, labels, 256 of its images)."
@@ -273,7 +260,7 @@ def data_identity(p: Preset, data: dict) -> dict:
 
 def check_resume(ck: dict, p: Preset, data_id: dict, path):
     "Refuse to resume `ck` with changed data or a changed training recipe, naming what changed."
-    saved = ck['preset']['train']
+    saved = asdict(Preset.from_dict(ck['preset'], str(path)).train)        # runtime, clf and repro sections may change
     diff = [f"train.{k} {_norm(saved.get(k))!r} -> {_norm(v)!r}" for k, v in asdict(p.train).items()
             if k not in RESUME_MAY_CHANGE and _norm(saved.get(k)) != _norm(v)]
     old = ck.get('data_identity', {})
@@ -330,12 +317,12 @@ def start_run(p: Preset, out_dir, resume: bool = False, data: Optional[dict] = N
     if not resume and any((out/f).exists() for f in ('last.pt', 'log.csv', 'evals.csv')):
         raise FileExistsError(f"{out} already holds a run ({'last.pt' if (out/'last.pt').exists() else 'its logs'}): "
                               "resume it (--resume) or train into another folder")
-    dd = init_distributed(t.device)
+    dd = init_distributed(p.runtime.device)
     if dd.main: out.mkdir(parents=True, exist_ok=True); clean_stale_temps(out)
     own = data is None                                        # real features cached only for the preset's own data
     data = data or load_splits(p, splits=('train', 'valid', *(('test',) if t.fid_images else ())), progress=True)
     check_labels(p, data)
-    seed_everything(t.seed); set_threads(t.threads)           # identical initial weights on every rank
+    seed_everything(t.seed); set_threads(p.runtime.threads)           # identical initial weights on every rank
     gan = make_gan(p, dd)
     torch.manual_seed(t.seed + 1 + dd.rank)                   # then each rank draws its own z, c, eps
     batches = RealBatches(*data['train'], t.batch_size, seed=t.seed, rank=dd.rank, world=dd.world, pin=dd.device.type == 'cuda')
@@ -363,8 +350,8 @@ class LogLosses(Callback):
                         desc=f'{run.p.name} train', unit='step')
     def after_step(self, run, logs):
         self.log.add(run.gan.step, run.batches.epoch, logs); self.bar.update(1)
-        t = run.p.train
-        if run.due(t.log_every) or run.due(t.eval_every) or run.due(t.ckpt_every):
+        t, rt = run.p.train, run.p.runtime
+        if run.due(rt.log_every) or run.due(t.eval_every) or run.due(rt.ckpt_every):
             r = self.log.flush()
             self.bar.set_postfix(W=f"{r['w_dist']:.2f}", gp=f"{r['gp']:.2f}", L1=f"{r['l1']:.3f}", L2=f"{r['l2']:.3f}",
                                  kept=f"{r['kept']:.2f}", refresh=False)
@@ -392,7 +379,7 @@ class Checkpoint(Callback):
             sd = run.checkpoint()
             atomic_save(sd, run.ckpt_path) if run.gan.dist.main else check_finite(sd, run.ckpt_path)
     def after_step(self, run, logs):
-        if run.due(run.p.train.ckpt_every) and not run.last: self.save(run)     # the last step's save is after_fit's
+        if run.due(run.p.runtime.ckpt_every) and not run.last: self.save(run)     # the last step's save is after_fit's
     def after_fit(self, run): self.save(run)
 
 # %% ../nbs/11_train.ipynb #225b1e78

@@ -22,6 +22,6 @@ class KeepWeights(train.Callback):
 # toy images whose first pixel is their index, so the test can see which rank got which image
 data = train.toy_data(n=64)
 data['train'][0][:, 0, 0, 0] = torch.arange(64, dtype=torch.uint8)
-p = preset('smoke', **{'train.max_steps': steps, 'train.device': 'cpu', 'train.batch_size': 8})
+p = preset('smoke', **{'train.max_steps': steps, 'runtime.device': 'cpu', 'train.batch_size': 8})
 train.fit(p, out, progress=False, data=data, callbacks=[KeepWeights()])
 torch.save(dict(final, seen=torch.stack(seen)), out/f"rank{final['rank']}.pt")

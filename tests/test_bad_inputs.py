@@ -68,7 +68,7 @@ def nan_first(ck): next(iter(ck['G'].values())).fill_(float('nan'))
 def test_diverging_run_writes_no_nan_checkpoint(h5, tmp_path):
     out = tmp_path/'lr30'
     r = histogan('train', '--preset', 'smoke', '--data', h5, '--out', out, '--max-steps', 6, '--quiet', *ALL,
-                 '--set', 'train.lr_g=30', '--set', 'train.lr_d=30', '--set', 'train.eval_every=1', '--set', 'train.log_every=1')
+                 '--set', 'train.lr_g=30', '--set', 'train.lr_d=30', '--set', 'train.eval_every=1', '--set', 'runtime.log_every=1')
     one_line_error(r, 'non-finite weights at step', 'no last.pt was written')
     for f in out.glob('*.pt'): load_checkpoint(f)      # whatever was written is finite (load refuses NaN)
 
@@ -226,7 +226,7 @@ def test_kill_sample_mid_write(run, tmp_path):
 def test_kill_while_checkpointing(h5, tmp_path):
     out = tmp_path/'k'
     proc = subprocess.Popen([sys.executable, '-m', 'histogan_nb.cli', 'train', '--preset', 'smoke', '--data', str(h5), '--out', str(out),
-                             '--max-steps', '100000', '--quiet', *ALL, '--set', 'train.ckpt_every=1', '--set', 'train.eval_every=100000'],
+                             '--max-steps', '100000', '--quiet', *ALL, '--set', 'runtime.ckpt_every=1', '--set', 'train.eval_every=100000'],
                             env=ENV, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
         assert wait_for('last.pt', out, proc), 'no checkpoint appeared'
@@ -235,6 +235,6 @@ def test_kill_while_checkpointing(h5, tmp_path):
     assert seen
     step = load_checkpoint(out/'last.pt', resumable=True)['step']      # whole: the old or the new state, never half
     r = histogan('train', '--preset', 'smoke', '--data', h5, '--out', out, '--resume', '--max-steps', step + 1, '--quiet', *ALL,
-                 '--set', 'train.ckpt_every=1', '--set', 'train.eval_every=100000')
+                 '--set', 'runtime.ckpt_every=1', '--set', 'train.eval_every=100000')
     assert r.returncode == 0, r.stderr[-2000:]
     assert not list(out.glob('.*.tmp*')) and load_checkpoint(out/'last.pt')['step'] == step + 1

@@ -9,7 +9,7 @@ FIELDS = ('images_per_s', 'step_ms', 'd_ms', 'gp_ms', 'g_ms', 'peak_mem_mb', 'fl
 
 def test_run_bench_smoke_json(tmp_path):
     r = run_bench('smoke', steps=2, json_out=str(tmp_path/'b.json'), device='cpu', print_table=False,
-                  overrides={'train.threads': 1}, infer_batch=8)
+                  overrides={'runtime.threads': 1}, infer_batch=8)
     saved = json.loads((tmp_path/'b.json').read_text())
     missing = [f for f in FIELDS if f not in saved]
     assert not missing, f'missing JSON fields {missing}'

@@ -54,7 +54,7 @@ def test_train_outputs(trained):
 def weights(ck): return {f'{k}.{n}': v for k in ('G', 'D', 'mlw') for n, v in ck[k].items()}
 
 def test_resume_after_kill_equals_uninterrupted(tree, tmp_path):
-    steps = ['--max-steps', 40, '--set', 'train.ckpt_every=2', '--set', 'train.eval_every=1000', '--quiet', *SMALL]
+    steps = ['--max-steps', 40, '--set', 'runtime.ckpt_every=2', '--set', 'train.eval_every=1000', '--quiet', *SMALL]
     a, b = tmp_path/'a', tmp_path/'b'
     histogan('train', '--preset', 'smoke', '--data', tree, '--out', a, *steps)
     proc = subprocess.Popen([sys.executable, '-m', 'histogan_nb.cli', 'train', '--preset', 'smoke', '--data', str(tree),

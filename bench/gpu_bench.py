@@ -1,8 +1,10 @@
 """Training-step speed at the paper preset on a GPU: eager fp32 vs bf16 autocast vs bf16 + torch.compile.
 
-    python bench/gpu_bench.py                       # on a lent GPU: one call, well within 8 minutes
-    python bench/gpu_bench.py --json runs/gpu_bench.json --steps 20
-    python bench/gpu_bench.py --dry                 # CPU, smoke-sized model, 1 step: the CI check of this script
+    python -m bench.gpu_bench                       # from the checkout's root, on a lent GPU: well within 8 minutes
+    python -m bench.gpu_bench --json runs/gpu_bench.json --steps 20
+    python -m bench.gpu_bench --dry                 # CPU, smoke-sized model, 1 step: the CI check of this script
+
+`-m` from the root finds `histogan_nb` in the checkout, so the script also runs where the kit is not installed.
 
 Each row is `histogan_nb.bench.run_bench` with overrides: images/s (real images consumed per second), ms per step
 (and its D / penalty / G parts), peak memory, FLOPs per step and MFU against the card's measured bf16 peak
@@ -15,7 +17,6 @@ import argparse, json, sys, time
 from pathlib import Path
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from histogan_nb.bench import run_bench
 
 DRY = {'model.g_dim': 64, 'model.g_heads': (1, 1, 1, 1), 'model.d_dim': 16, 'model.d_heads': 1, 'model.d_depth': (1, 1, 1, 1),
@@ -74,7 +75,8 @@ def profile_step(name, device, overrides):
     "Top ops (self time) of one training step after a warm-up."
     from torch.profiler import profile, ProfilerActivity
     from histogan_nb.config import preset
-    from histogan_nb.train import make_gan, train_step, Dist
+    from histogan_nb.runtime import Dist
+    from histogan_nb.train import make_gan, train_step
     from histogan_nb.bench import random_batches
     p = preset(name, **overrides); dev = torch.device(device)
     gan = make_gan(p, Dist(device=dev)); b = random_batches(p); train_step(gan, b)

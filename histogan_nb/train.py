@@ -43,7 +43,7 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     with_gp = t.lambda_gp > 0 and gan.d_steps % t.gp_every == 0                  # the lazy penalty: every k-th D step
     x_hat = (interpolate(real.detach(), fake.detach()) if with_gp else real[:0]).requires_grad_(with_gp)  # eps I_real + (1 - eps) I_syn
     with double_backward_attention() if with_gp else contextlib.nullcontext():
-        with autocast(gan.device, gan.preset.runtime.amp): out = gan.D(torch.cat([real, fake, x_hat]))            # one pass of D over all three
+        with gan.autocast(): out = gan.D(torch.cat([real, fake, x_hat]))          # one pass of D over all three
         src, logits = out.source.float(), out.logits.float()                      # f^1 and f^2 of every image
         gp = penalty_at(src[2*n:], x_hat, t.lambda_gp) * t.gp_every if with_gp else src.new_zeros(())  # lambda E(||grad f^1(x_hat)|| - 1)^2
     l_critic = critic_loss(src[:n], src[n:2*n])                                   # E f^1(I_syn) - E f^1(I_real)  (eq. 2)
@@ -62,7 +62,7 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
 def fake_batch(gan: GAN, n: int):
     "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
     z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
-    with autocast(gan.device, gan.preset.runtime.amp): return gan.G(z, c), c
+    with gan.autocast(): return gan.G(z, c), c
 
 def _allreduce_grads(gan: GAN, params):
     "Average the gradients of parameters that live outside a DDP module (the s of eq. 7)."
@@ -82,7 +82,7 @@ def g_step(gan: GAN, n: int) -> dict:
     "One generator update on `n` fresh samples; returns detached loss terms."
     D = unwrap(gan.D); D.requires_grad_(False)
     fake, c = fake_batch(gan, n)
-    with autocast(gan.device, gan.preset.runtime.amp): out = D(diff_augment(fake, gan.preset.train.diffaug))   # the same T as D's step, differentiable
+    with gan.autocast(): out = D(diff_augment(fake, gan.preset.train.diffaug))    # the same T as D's step, differentiable
     l_adv = generator_loss(out.source.float())
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + gan.mlw.weighted(1, l2_g)
@@ -127,6 +127,9 @@ class GAN:
     def G_eval(self) -> nn.Module:
         "The generator that evaluation and sampling use: the EMA when there is one."
         return self.G_ema if self.G_ema is not None else unwrap(self.G)
+    def autocast(self):
+        "bf16 autocast on CUDA when `runtime.amp` is on (`10_runtime`); a no-op otherwise."
+        return autocast(self.device, self.preset.runtime.amp)
 
 def make_gan(p: Preset, dd: Optional[Dist] = None,
              compile_backend: Optional[str] = 'inductor', # torch.compile backend for G when `runtime.compile`; None: never compile

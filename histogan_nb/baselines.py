@@ -10,7 +10,6 @@ from typing import Callable, Optional, Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -62,7 +61,8 @@ class CBAM(nn.Module):
 # %% ../nbs/12_baselines.ipynb #c639a1b1
 def resnet50_cbam(num_classes: int = 2) -> nn.Module:
     "torchvision's ResNet50 (no pretrained weights) with CBAM on every bottleneck's output, before the residual sum."
-    model = torchvision.models.resnet50(weights=None, num_classes=num_classes)
+    from torchvision.models import resnet50   # here: importing torchvision adds ~4 s to every process that imports the kit
+    model = resnet50(weights=None, num_classes=num_classes)
     for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
         for block in layer: block.bn3 = nn.Sequential(block.bn3, CBAM(block.bn3.num_features))
     return model
@@ -91,7 +91,9 @@ def make_classifier(arch: str, # 'resnet34', 'resnet50_cbam' or 'densenet169'
     if image_size < smallest:
         raise ValueError(f"image_size {image_size} is below {smallest}, the smallest input the {stem!r} stem of {arch} accepts")
     if arch == 'resnet50_cbam': model = resnet50_cbam(num_classes)
-    else: model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
+    else:
+        import torchvision.models      # here, not at the top: see `resnet50_cbam`
+        model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
     if stem == 'small': model = _small_stem(model, arch)
     model.arch, model.image_size, model.stem = arch, image_size, stem
     return model

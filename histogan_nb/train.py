@@ -142,8 +142,9 @@ def make_gan(p: Preset, dd: Optional[Dist] = None,
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=tuple(map(float, t.betas)), **fused)
     opt_d = torch.optim.Adam([*D.parameters(), *mlw.parameters()], lr=t.lr_d, betas=tuple(map(float, t.betas)), **fused)
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if t.ema else None
-    # D stays eager: its pass sits inside the penalty's double backward, which compiled autograd does not support
-    if p.runtime.compile and compile_backend: G = torch.compile(G, backend=compile_backend)
+    # D stays eager: its pass sits inside the penalty's double backward, which compiled autograd does not support.
+    # Static shapes: G's four stages share one forward with fixed shapes each; dynamic ones made the first step 10x slower
+    if p.runtime.compile and compile_backend: G = torch.compile(G, backend=compile_backend, dynamic=False)
     if dd.world > 1:
         ids = [dd.device.index] if dd.device.type == 'cuda' else None
         G, D = nn.parallel.DistributedDataParallel(G, ids), nn.parallel.DistributedDataParallel(D, ids)

@@ -310,10 +310,11 @@ def from_model_range(x: torch.Tensor) -> torch.Tensor:
     "Float images in [-1, 1] -> uint8 pixels (rounded, clipped)."
     return x.detach().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
 
-def as_model_range(x) -> torch.Tensor:
-    "Images for a network, as float32 in [-1, 1]: uint8 pixels are scaled (`to_model_range`); floats must already lie in [-1, 1]."
+def as_model_range(x, device=None) -> torch.Tensor:
+    "Images for a network, as float32 in [-1, 1] on `device`: uint8 pixels are scaled (`to_model_range`) after the move, so a GPU receives a quarter of the bytes; floats must already lie in [-1, 1]."
     if isinstance(x, np.ndarray): x = torch.from_numpy(x)
     if not isinstance(x, torch.Tensor): raise ValueError(f"images must be a tensor or array, got {type(x).__name__}")
+    if device is not None: x = x.to(device, non_blocking=True)
     if x.dtype == torch.uint8: return to_model_range(x)
     x = x.float()
     if x.numel() and (x.min() < -1 - 1e-3 or x.max() > 1 + 1e-3):

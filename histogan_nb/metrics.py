@@ -333,7 +333,7 @@ def extract_features(extractor: nn.Module, # images in [-1,1] -> (N,d)
     try:
         with torch.inference_mode(), tqdm(total=total, disable=not progress, desc='features', unit='img') as bar:
             for b in _batches(images_or_loader, batch_size):
-                x = as_model_range(b).to(device)
+                x = as_model_range(b, device)
                 out.append(extractor(x).float().reshape(len(x), -1).cpu().numpy()); bar.update(len(x))
     finally: extractor.train(was_training)   # a domain encoder in training goes back to training mode
     if not out: raise ValueError("no images to extract features from")

@@ -90,7 +90,7 @@ def predict_batches(model: nn.Module, # a classifier, or D
     "Softmax class probabilities of `images` in eval mode, batch by batch, as an (N, K) float CPU tensor."
     model = unwrap(model); device = device or next(model.parameters()).device
     was_training = model.training; model.eval()
-    try: out = [logits(model(as_model_range(images[i:i + batch_size]).to(device))).float().softmax(-1).cpu()
+    try: out = [logits(model(as_model_range(images[i:i + batch_size], device))).float().softmax(-1).cpu()
                 for i in range(0, len(images), batch_size)]
     finally: model.train(was_training)
     return torch.cat(out) if out else torch.empty(0, 2)
@@ -161,9 +161,13 @@ def nonfinite_entries(obj, prefix: str = '') -> list:
 
 def _name_bad(bad: list) -> str: return bad[0] + (f' and {len(bad) - 1} more' if len(bad) > 1 else '')
 
+def _bad_weights(ck: dict) -> list:
+    "The non-finite entries among a checkpoint's weights (G, D, G_ema, mlw); optimiser states and the rest are not checked."
+    return nonfinite_entries({k: ck[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in ck})
+
 def check_finite(obj: dict, last: Path):
     "Raise NonFiniteLossError if the weights in `obj` (G, D, G_ema, mlw) hold a NaN or an infinity, saying what `last` still holds."
-    bad = nonfinite_entries({k: obj[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in obj})
+    bad = _bad_weights(obj)
     if not bad: return
     last = Path(last)
     keep = (f"{last} keeps the finite state of step {torch.load(last, weights_only=True)['step']}" if last.exists()
@@ -189,7 +193,7 @@ def load_checkpoint(path, map_location='cpu', resumable: bool = False) -> dict:
         raise ValueError(f"checkpoint {path} is not a histogan_nb checkpoint ({what}; expected G, D, preset and step)")
     if resumable and 'opt_g' not in ck:
         raise ValueError(f"checkpoint {path} holds weights only (a best_*.pt?): a run resumes from its last.pt")
-    bad = nonfinite_entries({k: ck[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in ck})
+    bad = _bad_weights(ck)
     if bad: raise ValueError(f"checkpoint {path} holds non-finite weights ({_name_bad(bad)}): a diverged run; use an earlier checkpoint")
     return ck
 

@@ -86,6 +86,13 @@ class TrainConfig:
     ema: Optional[float] = None           # EMA decay of G, used for evaluation and sampling (None = off, as the paper)
     diffaug: str = ''                     # DiffAugment policy on every D input, e.g. 'translation,color,cutout' ('' = off, as the paper)
     s_min: Optional[float] = None         # floor on the learned log-weights s (None = free, as the paper); see 11_train
+    # the class head inside the game (11_train, "Does the GAN help its classifier?"); each default is the paper
+    adversarial: bool = True              # False: the "D alone" control: f2 on real patches only, no G, critic or L_2
+    synthetic_cls: bool = True            # L_2 in D's update (False: D's class head sees real patches only)
+    l2_ramp: int = 0                      # G steps over which L_2's factor in D's update rises linearly 0 -> 1
+    cls_ema: Optional[float] = None       # EMA decay of D's weights; evaluation reads f2 from the average
+    lr_cls: Optional[float] = None        # learning rate of f2 and the class token (None = lr_d)
+    clip_d: Optional[float] = None        # clip the norm of D's gradient to this (None = no clipping)
 
 # %% ../nbs/00_config.ipynb #c081a755
 @dataclass
@@ -210,7 +217,10 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
                   confidence=(lambda v: _unit(v) or v == 1, 'a number in [0, 1] (1 keeps no synthetic sample)'),
                   max_steps=_opt(_int(0)), eval_every=_int(0), fid_images=_int(0), max_minutes=_opt(POSITIVE),
                   seed=_int(0), ema=_opt(UNIT),
-                  s_min=(lambda v: v is None or (isinstance(v, (int, float)) and np.isfinite(v)), 'None or a finite number')),
+                  s_min=(lambda v: v is None or (isinstance(v, (int, float)) and np.isfinite(v)), 'None or a finite number'),
+                  adversarial=(lambda v: isinstance(v, bool), 'True or False'),
+                  synthetic_cls=(lambda v: isinstance(v, bool), 'True or False'), l2_ramp=_int(0),
+                  cls_ema=_opt(UNIT), lr_cls=_opt(POSITIVE), clip_d=_opt(POSITIVE)),
     'clf': dict(epochs=POSITIVE, max_steps=_opt(_int(0)), max_minutes=_opt(POSITIVE), batch_size=_int(1),
                 optimizer=_one_of('adam', 'sgd'), lr=POSITIVE, weight_decay=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
                 eval_every=_int(0), stem=_one_of('imagenet', 'small')),

@@ -163,7 +163,7 @@ def _name_bad(bad: list) -> str: return bad[0] + (f' and {len(bad) - 1} more' if
 
 def _bad_weights(ck: dict) -> list:
     "The non-finite entries among a checkpoint's weights (G, D, G_ema, mlw); optimiser states and the rest are not checked."
-    return nonfinite_entries({k: ck[k] for k in ('G', 'D', 'G_ema', 'mlw') if k in ck})
+    return nonfinite_entries({k: ck[k] for k in ('G', 'D', 'G_ema', 'D_ema', 'mlw') if k in ck})
 
 def check_finite(obj: dict, last: Path):
     "Raise NonFiniteLossError if the weights in `obj` (G, D, G_ema, mlw) hold a NaN or an infinity, saying what `last` still holds."

@@ -26,16 +26,18 @@ from .diffaugment import diff_augment
 from .metrics import classification_metrics, fid_reference, dataset_key, better
 
 # %% auto #0
-__all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'd_step', 'fake_batch', 'floor_log_weights', 'g_step', 'ema_update', 'train_step',
-           'GAN', 'make_gan', 'predict', 'generate', 'evaluate', 'best_checkpoint', 'state_dict', 'check_compatible',
-           'restore', 'preset_from_checkpoint', 'load_models', 'total_steps', 'fid_cache_key', 'make_fid_evaluator',
-           'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run', 'Callback', 'LogLosses', 'Evaluate',
-           'Checkpoint', 'fit', 'summarize', 'toy_data', 'read_log', 'smooth', 'plot_losses', 'score_run']
+__all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'd_step', 'l2_factor', 'd_step_alone', 'fake_batch', 'floor_log_weights', 'g_step',
+           'ema_update', 'train_step', 'GAN', 'make_gan', 'predict', 'generate', 'evaluate', 'best_checkpoint',
+           'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint', 'load_models', 'total_steps',
+           'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run',
+           'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'fit', 'summarize', 'toy_data', 'read_log', 'smooth',
+           'plot_losses', 'score_run']
 
 # %% ../nbs/11_train.ipynb #61fb5ef8
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     "One D update of Algorithm 1: eq. 8's loss on real images, synthetic images and their interpolates; returns detached terms."
     t = gan.preset.train
+    if not t.adversarial: return d_step_alone(gan, real_u8, labels)
     real, labels = to_model_range(real_u8.to(gan.device, non_blocking=True)), labels.to(gan.device, non_blocking=True)
     n = len(real)
     with torch.no_grad(): fake, c = fake_batch(gan, n)                              # I_syn = G(c, z), c ~ U{0..K-1}
@@ -49,17 +51,38 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     l_critic = critic_loss(src[:n], src[n:2*n])                                   # E f^1(I_syn) - E f^1(I_real)  (eq. 2)
     l1 = class_loss(logits[:n], labels)                                           # L_1: real images, their labels (eq. 3)
     l2, kept = synthetic_class_loss(logits[n:2*n], c, t)                          # L_2: the synthetic images SA keeps (Alg. 2)
-    loss = l_critic + gp + gan.mlw([l1, l2])                                      # eq. 8, L_mlw of eq. 7
-    gan.opt_d.zero_grad(set_to_none=True)
-    loss.backward()
-    _allreduce_grads(gan, gan.mlw.parameters())
-    gan.opt_d.step(); gan.d_steps += 1
+    loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])             # eq. 8, L_mlw of eq. 7
+    _update_d(gan, loss)
     floor_log_weights(gan.mlw, t.s_min)
     s = gan.mlw.scales().detach()
     return dict(d_loss=loss.detach(), w_dist=-l_critic.detach(), gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
                 s1=s[0], s2=s[1], kept=torch.as_tensor(kept, dtype=torch.float32))
 
+def l2_factor(t, step: int) -> float:
+    "L_2's factor in D's update at G step `step`: 0 without `synthetic_cls`, a linear ramp over `l2_ramp` steps, else 1."
+    if not t.synthetic_cls: return 0.0
+    return min(1.0, step / t.l2_ramp) if t.l2_ramp else 1.0
+
+def _update_d(gan: GAN, loss: torch.Tensor):
+    "Backward, the s gradients averaged over ranks, D's gradient clipped (`clip_d`), one step of D's optimiser."
+    gan.opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    _allreduce_grads(gan, gan.mlw.parameters())
+    if gan.preset.train.clip_d: nn.utils.clip_grad_norm_(gan.D.parameters(), gan.preset.train.clip_d)
+    gan.opt_d.step(); gan.d_steps += 1
+    if gan.D_ema is not None: ema_update(gan.D_ema, unwrap(gan.D), gan.preset.train.cls_ema, gan.d_steps - 1)
+
+def d_step_alone(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
+    "The control (`train.adversarial = False`): one update of D's class head on real images, $\\mathcal L_1$ alone."
+    real, labels = to_model_range(real_u8.to(gan.device, non_blocking=True)), labels.to(gan.device, non_blocking=True)
+    with gan.autocast(): logits = gan.D(diff_augment(real, gan.preset.train.diffaug)).logits.float()
+    l1 = class_loss(logits, labels)                                               # f^1 plays no part: no gradient
+    _update_d(gan, l1)
+    zero = l1.new_zeros(())
+    return dict(d_loss=l1.detach(), w_dist=zero, gp=zero, l1=l1.detach(), l2=zero, s1=zero, s2=zero, kept=zero)
+
 def fake_batch(gan: GAN, n: int):
+
     "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
     z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
     with gan.autocast(): return gan.G(z, c), c
@@ -101,9 +124,11 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: Optional[in
 
 def train_step(gan: GAN, batches: RealBatches) -> dict:
     "One iteration of Algorithm 1: `n_critic` D updates, then one G update."
-    for _ in range(gan.preset.train.n_critic): logs = d_step(gan, *next(batches))
-    logs.update(g_step(gan, gan.preset.train.batch_size // gan.dist.world))
-    if gan.G_ema is not None: ema_update(gan.G_ema, unwrap(gan.G), gan.preset.train.ema, gan.step)
+    t = gan.preset.train
+    for _ in range(t.n_critic): logs = d_step(gan, *next(batches))
+    if t.adversarial: logs.update(g_step(gan, t.batch_size // gan.dist.world))
+    else: logs.update({k: torch.zeros(()) for k in ('g_loss', 'g_adv', 'l2_g')})   # the control: no G
+    if gan.G_ema is not None and t.adversarial: ema_update(gan.G_ema, unwrap(gan.G), t.ema, gan.step)
     gan.step += 1
     return logs
 
@@ -121,12 +146,17 @@ class GAN:
     step: int = 0                       # G steps taken
     d_steps: int = 0                    # D steps taken (the lazy penalty counts these)
     G_ema: Optional[nn.Module] = None   # exponential moving average of G's weights (`train.ema`), used for sampling
+    D_ema: Optional[nn.Module] = None   # exponential moving average of D's weights (`train.cls_ema`), used to classify
     @property
     def device(self): return self.dist.device
     @property
     def G_eval(self) -> nn.Module:
         "The generator that evaluation and sampling use: the EMA when there is one."
         return self.G_ema if self.G_ema is not None else unwrap(self.G)
+    @property
+    def D_eval(self) -> nn.Module:
+        "The D that evaluation and the best checkpoints use: the EMA when there is one."
+        return self.D_ema if self.D_ema is not None else unwrap(self.D)
     def autocast(self):
         "bf16 autocast on CUDA when `runtime.amp` is on (`10_runtime`); a no-op otherwise."
         return autocast(self.device, self.preset.runtime.amp)
@@ -140,15 +170,25 @@ def make_gan(p: Preset, dd: Optional[Dist] = None,
     G, D, mlw = G.to(dd.device), D.to(dd.device), MultiLossWeighting(t.weighting, n=2).to(dd.device)
     fused = dict(fused=True) if dd.device.type == 'cuda' else {}
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=tuple(map(float, t.betas)), **fused)
-    opt_d = torch.optim.Adam([*D.parameters(), *mlw.parameters()], lr=t.lr_d, betas=tuple(map(float, t.betas)), **fused)
+    opt_d = torch.optim.Adam(_d_param_groups(D, mlw, t), lr=t.lr_d, betas=tuple(map(float, t.betas)), **fused)
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if t.ema else None
+    D_ema = copy.deepcopy(D).requires_grad_(False).eval() if t.cls_ema else None
     # D stays eager: its pass sits inside the penalty's double backward, which compiled autograd does not support.
     # Static shapes: G's four stages share one forward with fixed shapes each; dynamic ones made the first step 10x slower
     if p.runtime.compile and compile_backend: G = torch.compile(G, backend=compile_backend, dynamic=False)
     if dd.world > 1:
         ids = [dd.device.index] if dd.device.type == 'cuda' else None
-        G, D = nn.parallel.DistributedDataParallel(G, ids), nn.parallel.DistributedDataParallel(D, ids)
-    return GAN(G, D, mlw, opt_g, opt_d, p, dd, G_ema=G_ema)
+        G = nn.parallel.DistributedDataParallel(G, ids)     # the control leaves f^1 without a gradient:
+        D = nn.parallel.DistributedDataParallel(D, ids, find_unused_parameters=not t.adversarial)
+    return GAN(G, D, mlw, opt_g, opt_d, p, dd, G_ema=G_ema, D_ema=D_ema)
+
+def _d_param_groups(D: nn.Module, mlw: nn.Module, t) -> list:
+    "D's optimiser groups: one (the paper), or with `lr_cls` the class head f^2 and class token apart at that rate."
+    if t.lr_cls is None: return [dict(params=[*D.parameters(), *mlw.parameters()])]
+    cls = [*D.class_head.parameters(), D.cls_token]
+    ids = {id(q) for q in cls}
+    return [dict(params=[q for q in D.parameters() if id(q) not in ids] + [*mlw.parameters()]),
+            dict(params=cls, lr=t.lr_cls)]
 
 # %% ../nbs/11_train.ipynb #1ca541cc
 def predict(D: nn.Module, images: torch.Tensor, batch_size: int = 256, device=None) -> torch.Tensor:
@@ -171,7 +211,7 @@ def generate(G: nn.Module, n: int, p: Preset, seed: int = 0, labels=None, batch_
 
 def evaluate(gan: GAN, valid: tuple, fid=None) -> dict:
     "Validation metrics of f2 (accuracy, AUC, sensitivity, specificity) and, with an evaluator, FID/KID of G."
-    probs = predict(gan.D, valid[0], device=gan.device)
+    probs = predict(gan.D_eval, valid[0], device=gan.device)
     res = classification_metrics(valid[1].numpy(), probs[:, 1].numpy())
     if fid is not None:
         fake, labels = generate(gan.G_eval, fid.n, gan.preset, seed=1234, device=gan.device)
@@ -194,6 +234,7 @@ def state_dict(gan: GAN, batches: Optional[RealBatches] = None, **extra) -> dict
     rng = dict(torch=torch.get_rng_state())
     if gan.device.type == 'cuda': rng['cuda'] = torch.cuda.get_rng_state(gan.device)
     if gan.G_ema is not None: extra['G_ema'] = gan.G_ema.state_dict()
+    if gan.D_ema is not None: extra['D_ema'] = gan.D_ema.state_dict()
     return dict(G=unwrap(gan.G).state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
                 opt_g=gan.opt_g.state_dict(), opt_d=gan.opt_d.state_dict(), step=gan.step, d_steps=gan.d_steps,
                 rng=rng, batches=batches.state_dict() if batches else None, preset=gan.preset.to_dict(), **extra)
@@ -213,6 +254,7 @@ def restore(gan: GAN, ckpt: dict, batches: Optional[RealBatches] = None):
     gan.opt_g.load_state_dict(ckpt['opt_g']); gan.opt_d.load_state_dict(ckpt['opt_d'])
     gan.step, gan.d_steps = ckpt['step'], ckpt['d_steps']
     if gan.G_ema is not None: gan.G_ema.load_state_dict(ckpt.get('G_ema', ckpt['G']))
+    if gan.D_ema is not None: gan.D_ema.load_state_dict(ckpt.get('D_ema', ckpt['D']))
     torch.set_rng_state(ckpt['rng']['torch'])
     if 'cuda' in ckpt['rng'] and gan.device.type == 'cuda': torch.cuda.set_rng_state(ckpt['rng']['cuda'], gan.device)
     if batches is not None and ckpt.get('batches'): batches.load_state_dict(ckpt['batches'])
@@ -226,7 +268,7 @@ def load_models(path, device='cpu'):
     ckpt = load_checkpoint(path, map_location=device)
     p = preset_from_checkpoint(ckpt, path)
     G, D = build_models(p.model)
-    try: G.load_state_dict(ckpt.get('G_ema', ckpt['G'])); D.load_state_dict(ckpt['D'])   # last.pt keeps the EMA apart
+    try: G.load_state_dict(ckpt.get('G_ema', ckpt['G'])); D.load_state_dict(ckpt.get('D_ema', ckpt['D']))   # last.pt keeps EMAs apart
     except RuntimeError as e:
         detail = next((l.strip() for l in str(e).splitlines()[1:] if l.strip()), str(e).splitlines()[0])
         raise ValueError(f"checkpoint {path}: its weights do not fit the model config it records ({detail[:300]})") from None
@@ -373,7 +415,7 @@ class Evaluate(Callback):
             for key, name in (('auc', 'best_cls.pt'), ('fid', 'best_fid.pt')):
                 if key in res and better(res, run.best.get(key), key):
                     run.best[key] = res
-                    atomic_save(dict(G=gan.G_eval.state_dict(), D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict(),
+                    atomic_save(dict(G=gan.G_eval.state_dict(), D=gan.D_eval.state_dict(), mlw=gan.mlw.state_dict(),
                                      step=gan.step, preset=gan.preset.to_dict(), metrics=res), run.out/name)
 
 class Checkpoint(Callback):

@@ -16,8 +16,8 @@ IGNORE = shutil.ignore_patterns('.venv', '.git', 'data', 'runs', '__pycache__', 
 # name: (notebook, original text, mutated text); the notebook's own tests must fail on the mutant
 MUTANTS = {
     # 1. the penalty's sign flipped in D's loss
-    'gp_sign_in_d_step': ('11_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2])",
-                          "loss = l_critic - gp + gan.mlw([l1, l2])"),
+    'gp_sign_in_d_step': ('11_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])",
+                          "loss = l_critic - gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])"),
     # (the critic's own sign in D's step)
     'critic_sign_in_d_step': ('11_train.ipynb', "l_critic = critic_loss(src[:n], src[n:2*n])",
                               "l_critic = critic_loss(src[n:2*n], src[:n])"),
@@ -49,6 +49,18 @@ MUTANTS = {
     'nearest_upsampling': ('04_generator.ipynb',
                            "m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)",
                            "m = F.interpolate(m, scale_factor=2, mode='nearest')"),
+    # 10. the class head inside the game (11_train): the control, L_2's switch and ramp, D's EMA, lr_cls, clipping
+    'control_updates_g': ('11_train.ipynb', "if t.adversarial: logs.update(g_step(gan, t.batch_size // gan.dist.world))",
+                          "if True: logs.update(g_step(gan, t.batch_size // gan.dist.world))"),
+    'synthetic_cls_ignored': ('11_train.ipynb', "if not t.synthetic_cls: return 0.0", "if False: return 0.0"),
+    'l2_ramp_reversed': ('11_train.ipynb', "return min(1.0, step / t.l2_ramp) if t.l2_ramp else 1.0",
+                         "return max(0.0, 1 - step / t.l2_ramp) if t.l2_ramp else 1.0"),
+    'd_ema_swapped': ('11_train.ipynb', "ema_update(gan.D_ema, unwrap(gan.D), gan.preset.train.cls_ema, gan.d_steps - 1)",
+                      "ema_update(unwrap(gan.D), gan.D_ema, gan.preset.train.cls_ema, gan.d_steps - 1)"),
+    'eval_reads_raw_d': ('11_train.ipynb', "probs = predict(gan.D_eval, valid[0], device=gan.device)",
+                         "probs = predict(unwrap(gan.D), valid[0], device=gan.device)"),
+    'lr_cls_not_applied': ('11_train.ipynb', "dict(params=cls, lr=t.lr_cls)", "dict(params=cls)"),
+    'clip_d_ignored': ('11_train.ipynb', "if gan.preset.train.clip_d: nn.utils.clip_grad_norm_(", "if False: nn.utils.clip_grad_norm_("),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook
 # fails anyway (or because the harness is broken)

@@ -53,3 +53,17 @@ def test_notebooks_import_only_lower_numbers():
              if m in home and home[m] >= stem and home[m] != stem]
     assert not later, f'notebooks that import a later one: {later}'
     assert len(set(s.split("_")[0] for s in nbs)) == len(nbs), 'two notebooks share a number'
+
+ROOT_FILES = {'.ci', '.gitignore', 'Makefile', 'README.md', 'bench', 'data', 'figures', 'histogan_nb', 'nbs',
+              'pyproject.toml', 'settings.ini', 'setup.py', 'tests'}
+
+def test_repository_root_holds_only_known_files():
+    "Nothing stray at the top of the checkout (such as the output of a shell redirect)."
+    r = subprocess.run(['git', 'ls-files'], cwd=ROOT, capture_output=True, text=True)
+    if r.returncode: pytest.skip('not a git checkout: the tracked files are unknown')
+    top = {f.split('/')[0] for f in r.stdout.splitlines()} - {f.split('/')[0] for f in _deleted()}
+    assert top <= ROOT_FILES, f"files at the repository root outside the allowed list: {sorted(top - ROOT_FILES)}"
+
+def _deleted():
+    r = subprocess.run(['git', 'ls-files', '--deleted'], cwd=ROOT, capture_output=True, text=True)
+    return r.stdout.splitlines()

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .config import Preset, ClassifierConfig, preset, get_device, seed_everything, write_atomic, markdown_table
 from .data import load_split, load_splits, to_model_range, from_model_range, write_pcam_h5
 from .selective import sample_latent, selective_mask
-from .metrics import classification_metrics, better
+from .metrics import classification_metrics, better, test_metrics_at_threshold
 from .runtime import RealBatches, Clock, StageTimer, predict_batches
 from .train import fit, load_models, best_checkpoint
 
@@ -300,7 +300,8 @@ def run_baseline(arch: str, # 'resnet34', 'resnet50_cbam' or 'densenet169'
     with timer('classifier'):
         _, history = train_classifier(model, train, data['valid'], p.clf, seed, device or p.runtime.device, progress, p.data.augment)
     xt, yt = data['test']
-    metrics = classification_metrics(torch.as_tensor(yt).numpy(), predict_proba(model, xt))
+    xv, yv = data['valid']                                                       # picks the threshold
+    metrics = test_metrics_at_threshold(*[(torch.as_tensor(y).numpy(), predict_proba(model, x)) for x, y in ((xv, yv), (xt, yt))])
     best = next(h for h in reversed(history) if h.get('best'))
     return dict(arch=arch, with_synthetic=with_synthetic, seed=seed, n_real=len(data['train'][0]), n_synthetic=n_syn,
                 **metrics, best_step=best['step'], **timer.stages['classifier'], history=history)

@@ -15,12 +15,12 @@ from .config import get_device, repo_root, atomic_path
 from .data import as_model_range
 
 # %% auto #0
-__all__ = ['FID_HELPER_FILE', 'classification_metrics', 'better', 'mean_std_values', 'mean_std', 'bootstrap_ci',
-           'expected_calibration_error', 'gaussian_stats', 'sqrtm_psd', 'trace_sqrt_product', 'frechet_distance',
-           'fid_from_features', 'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'fid_inception_blocks',
-           'PytorchFIDInception', 'load_pytorch_fid_state_dict', 'torchscript_to_pytorch_fid', 'load_inception',
-           'InceptionFeatures', 'extract_features', 'default_cache_dir', 'dataset_key', 'real_stats',
-           'balanced_indices', 'FIDEvaluator', 'fid_reference']
+__all__ = ['FID_HELPER_FILE', 'classification_metrics', 'better', 'youden_threshold', 'test_metrics_at_threshold',
+           'mean_std_values', 'mean_std', 'bootstrap_ci', 'expected_calibration_error', 'gaussian_stats', 'sqrtm_psd',
+           'trace_sqrt_product', 'frechet_distance', 'fid_from_features', 'mmd2_unbiased', 'kid_from_features',
+           'default_inception_path', 'fid_inception_blocks', 'PytorchFIDInception', 'load_pytorch_fid_state_dict',
+           'torchscript_to_pytorch_fid', 'load_inception', 'InceptionFeatures', 'extract_features', 'default_cache_dir',
+           'dataset_key', 'real_stats', 'balanced_indices', 'FIDEvaluator', 'fid_reference']
 
 # %% ../nbs/09_metrics.ipynb #4d22c70c
 def _check_binary(y_true, p1) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +63,29 @@ def better(new: dict, best: Optional[dict], key: str) -> bool:
     if key == 'fid': return new['fid'] < best['fid']
     score = lambda m: tuple(-math.inf if not np.isfinite(v) else v for v in (m.get('auc', math.nan), m.get('accuracy', math.nan)))
     return score(new) > score(best)
+
+# %% ../nbs/09_metrics.ipynb #eb1e96b8
+def youden_threshold(y_true, # labels 0/1 of the validation patches
+                     p1,     # their P(label 1)
+                    ) -> float:
+    "The threshold on `p1` that maximises sensitivity + specificity - 1 (ties: the one nearest 0.5); 0.5 with one class."
+    from sklearn.metrics import roc_curve
+    y, p = _check_binary(y_true, p1)
+    if len(np.unique(y)) < 2: return 0.5
+    fpr, tpr, thr = roc_curve(y, p)
+    thr = np.clip(thr, 0.0, 1.0)                  # sklearn's first threshold is inf: "predict nothing as 1"
+    j = tpr - fpr
+    best = np.flatnonzero(np.isclose(j, j.max()))
+    return float(thr[best[np.argmin(np.abs(thr[best] - 0.5))]])
+
+def test_metrics_at_threshold(valid: tuple, # (labels, P(label 1)) of the validation split: picks the threshold
+                              test: tuple,  # (labels, P(label 1)) of the test split: scored at it
+                             ) -> dict:
+    "Test metrics at the validation split's Youden threshold, with `threshold` and the 0.5 figures as `*_at_0.5`."
+    t = youden_threshold(*valid)
+    at_half = classification_metrics(*test)
+    return dict(classification_metrics(*test, threshold=t), threshold=t,
+                **{f'{k}_at_0.5': v for k, v in at_half.items() if k != 'auc'})
 
 # %% ../nbs/09_metrics.ipynb #44dfbdc2
 def mean_std_values(runs: list[dict], # one dict of metrics per run (e.g. seed)

@@ -16,7 +16,8 @@ import torch
 from .config import (Preset, preset, apply_overrides, repo_root, default_data_path, get_device, write_atomic,
                                 markdown_table, REPRO_NOTEBOOKS)
 from .data import load_splits
-from .metrics import classification_metrics, mean_std, fid_reference, InceptionFeatures
+from .metrics import (classification_metrics, mean_std, mean_std_values, fid_reference, InceptionFeatures,
+                                 test_metrics_at_threshold, youden_threshold)
 from .train import fit, load_models, predict, generate, toy_data, best_checkpoint as run_checkpoint
 from .baselines import (sample_class, write_synthetic_set, run_baseline, route_costs, unified_cost,
                                    two_stage_route)
@@ -25,8 +26,9 @@ from .baselines import (sample_class, write_synthetic_set, run_baseline, route_c
 __all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES',
            'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'NOTEBOOKS', 'run_config', 'toy_splits', 'load_data', 'Repro',
            'setup', 'run_dir', 'unified_run', 'best_checkpoint', 'test_metrics', 'filter_keeps_enough', 'synthetic_set',
-           'baseline', 'table_rows', 'to_markdown', 'write_table', 'costs_table', 'sample_fid', 'ReproError',
-           'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch', 'run_repro']
+           'baseline', 'table_rows', 'threshold_note', 'to_markdown', 'write_table', 'costs_table', 'sample_fid',
+           'ReproError', 'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch',
+           'run_repro']
 
 # %% ../nbs/15_repro.ipynb #d7c6b164
 METRICS = ('accuracy', 'auc', 'sensitivity', 'specificity')
@@ -59,6 +61,7 @@ VARIANTS = {   # unified-run variants: overrides on top of the (budgeted) preset
     'no_sa':    {'train.use_sa': False},                             # Table II "+ CP"
     'baseline': {'model.use_cp': False, 'train.use_sa': False},      # Table II baseline
     'log_':     {'train.weighting': 'log_'},                         # Fig. 3: Kendall et al.'s weighting
+    'd_alone':  {'train.adversarial': False},                        # Table II control: f2 on real patches, no GAN
 }
 NO_FID = {'train.fid_images': 0}   # every variant but `full`: nobody samples from its generator
 
@@ -153,6 +156,8 @@ def unified_run(R: Repro, variant: str, seed: int) -> dict:
     d = run_dir(R, variant, seed)
     if (d/'summary.json').exists(): return json.loads((d/'summary.json').read_text())
     p = R.run_config(variant, seed)
+    if variant == 'd_alone' and CLF_EQUAL_TIME.get(R.preset_name):      # the control: the full run's CPU minutes
+        p.train.max_minutes, p.train.max_steps = unified_run(R, 'full', seed)['cpu_s']/60, 10**9
     R.log(f"train {variant} seed {seed} ({p.train.max_steps or p.train.epochs} {'steps' if p.train.max_steps else 'epochs'})")
     s = fit(p, d, resume=True, progress=False, data={k: R.data[k] for k in ('train', 'valid', 'test')})   # test: the FID floor only
     R.log(f"  done {variant} seed {seed}: {s['steps']} steps in {s['train_s']:.0f} s ({s['images_per_s']:.0f} real img/s)")
@@ -163,13 +168,13 @@ def best_checkpoint(R: Repro, variant: str, seed: int, kind: str = 'cls') -> Pat
     return run_checkpoint(run_dir(R, variant, seed), kind)
 
 def test_metrics(R: Repro, variant: str, seed: int) -> dict:
-    "Test-split accuracy, AUC, sensitivity, specificity of run (variant, seed)'s best-classification checkpoint."
+    "Test metrics of run (variant, seed)'s best-classification checkpoint, at the validation split's Youden threshold."
     unified_run(R, variant, seed)
     f = run_dir(R, variant, seed)/'test_metrics.json'
-    if f.exists(): return json.loads(f.read_text())
+    if f.exists() and 'threshold' in (m := json.loads(f.read_text())): return m   # older files: no threshold
     _, D, _ = load_models(best_checkpoint(R, variant, seed, 'cls'))
-    x, y = R.data['test']
-    m = classification_metrics(torch.as_tensor(y).numpy(), predict(D, x)[:, 1].numpy())
+    scored = [(torch.as_tensor(R.data[s][1]).numpy(), predict(D, R.data[s][0])[:, 1].numpy()) for s in ('valid', 'test')]
+    m = test_metrics_at_threshold(*scored)
     write_atomic(f, m); return m
 
 # %% ../nbs/15_repro.ipynb #c1aa19ae
@@ -232,6 +237,16 @@ def table_rows(rows: dict, # {row name: [metrics dict per seed]}
             rec[col], rec[f'{col} (paper)'] = ours[k], pv
         recs.append(rec)
     return pd.DataFrame(recs)
+
+def threshold_note(rows: dict) -> str:
+    "A sentence for a table's note: the thresholds, and each row's accuracy, sensitivity, specificity at 0.5."
+    def at_half(runs):
+        ms = mean_std_values([{k: r[f'{k}_at_0.5'] for k in ('accuracy', 'sensitivity', 'specificity')} for r in runs])
+        return '/'.join(f'{m:.3f}' for m, _ in ms.values())
+    rows = {k: v for k, v in rows.items() if v and all('threshold' in r for r in v)}
+    return ("Accuracy, sensitivity and specificity at each classifier's threshold chosen on the validation split "
+            "(Youden's J; the paper does not state its rule); at threshold 0.5 they are (accuracy/sensitivity/specificity) "
+            + '; '.join(f'{k} {at_half(v)}' for k, v in rows.items()) + '.')
 
 def to_markdown(df) -> str:
     "A GitHub Markdown table of a DataFrame (no extra dependency)."

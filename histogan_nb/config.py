@@ -93,6 +93,7 @@ class TrainConfig:
     cls_ema: Optional[float] = None       # EMA decay of D's weights; evaluation reads f2 from the average
     lr_cls: Optional[float] = None        # learning rate of f2 and the class token (None = lr_d)
     clip_d: Optional[float] = None        # clip the norm of D's gradient to this (None = no clipping)
+    source_loss: str = 'wgan-gp'          # 'wgan-gp' (paper) or 'ns-r1' (non-saturating + R1 at real images, gamma = lambda_gp)
 
 # %% ../nbs/00_config.ipynb #c081a755
 @dataclass
@@ -220,7 +221,8 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
                   s_min=(lambda v: v is None or (isinstance(v, (int, float)) and np.isfinite(v)), 'None or a finite number'),
                   adversarial=(lambda v: isinstance(v, bool), 'True or False'),
                   synthetic_cls=(lambda v: isinstance(v, bool), 'True or False'), l2_ramp=_int(0),
-                  cls_ema=_opt(UNIT), lr_cls=_opt(POSITIVE), clip_d=_opt(POSITIVE)),
+                  cls_ema=_opt(UNIT), lr_cls=_opt(POSITIVE), clip_d=_opt(POSITIVE),
+                  source_loss=_one_of('wgan-gp', 'ns-r1')),
     'clf': dict(epochs=POSITIVE, max_steps=_opt(_int(0)), max_minutes=_opt(POSITIVE), batch_size=_int(1),
                 optimizer=_one_of('adam', 'sgd'), lr=POSITIVE, weight_decay=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
                 eval_every=_int(0), stem=_one_of('imagenet', 'small')),

@@ -12,8 +12,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'class_loss', 'MultiLossWeighting',
-           'eq5_terms', 'mlw_approximation_errors', 'plot_mlw_approximation']
+__all__ = ['critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'ns_critic_loss',
+           'ns_generator_loss', 'r1_penalty_at', 'class_loss', 'MultiLossWeighting', 'eq5_terms',
+           'mlw_approximation_errors', 'plot_mlw_approximation']
 
 # %% ../nbs/07_losses.ipynb #d87895f0
 def critic_loss(src_real: torch.Tensor, # f1(D(real)), shape (N,)
@@ -64,6 +65,23 @@ def gradient_penalty(critic: Callable, # images -> (N,) source scores (or an out
     "$\\lambda_{GP}\\,\\mathbb{E}(\\lVert\\nabla_{\\hat I} f^1(D(\\hat I))\\rVert_2 - 1)^2$, differentiable w.r.t. the critic."
     x_hat = interpolate(real.detach(), fake.detach(), eps).requires_grad_(True)
     return penalty_at(_source(critic(x_hat)), x_hat, lambda_gp)
+
+# %% ../nbs/07_losses.ipynb #416503fc
+def ns_critic_loss(src_real: torch.Tensor, src_fake: torch.Tensor) -> torch.Tensor:
+    "D's non-saturating loss: $\\mathbb{E}\\,\\mathrm{softplus}(-f^1(\\text{real})) + \\mathbb{E}\\,\\mathrm{softplus}(f^1(\\text{fake}))$."
+    return F.softplus(-src_real).mean() + F.softplus(src_fake).mean()
+
+def ns_generator_loss(src_fake: torch.Tensor) -> torch.Tensor:
+    "G's non-saturating loss: $\\mathbb{E}\\,\\mathrm{softplus}(-f^1(\\text{fake}))$."
+    return F.softplus(-src_fake).mean()
+
+def r1_penalty_at(scores: torch.Tensor, # f1 at the real images, shape (N,)
+                  x: torch.Tensor, # the real images (N, ...), with requires_grad
+                  gamma: float = 10., # R1's weight
+                 ) -> torch.Tensor:
+    "R1: $\\frac{\\gamma}{2}\\,\\mathbb{E}\\lVert\\nabla_x f^1(x)\\rVert_2^2$ at real images, differentiable w.r.t. the critic."
+    grad, = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return gamma / 2 * grad.flatten(1).pow(2).sum(1).mean()
 
 # %% ../nbs/07_losses.ipynb #fcec01c3
 def class_loss(logits: torch.Tensor, # f2(D(I)), shape (N, K)

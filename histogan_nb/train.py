@@ -20,7 +20,8 @@ from .models import build_models
 from .runtime import (Dist, init_distributed, RealBatches, unwrap, set_threads, autocast, predict_batches, Clock,
                                  check_finite, atomic_save, load_checkpoint, StepLog, _truncate_csv, _append_csv)
 from .vit import double_backward_attention
-from .losses import critic_loss, generator_loss, class_loss, MultiLossWeighting, interpolate, penalty_at
+from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting, interpolate, penalty_at,
+                                ns_critic_loss, ns_generator_loss, r1_penalty_at)
 from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
 from .metrics import classification_metrics, fid_reference, dataset_key, better
@@ -43,19 +44,22 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     with torch.no_grad(): fake, c = fake_batch(gan, n)                              # I_syn = G(c, z), c ~ U{0..K-1}
     real, fake = diff_augment(real, t.diffaug), diff_augment(fake.float(), t.diffaug)    # T(I): off in the paper
     with_gp = t.lambda_gp > 0 and gan.d_steps % t.gp_every == 0                  # the lazy penalty: every k-th D step
-    x_hat = (interpolate(real.detach(), fake.detach()) if with_gp else real[:0]).requires_grad_(with_gp)  # eps I_real + (1 - eps) I_syn
+    ns = t.source_loss == 'ns-r1'                                                 # a remedy: non-saturating + R1
+    x_hat = interpolate(real.detach(), fake.detach()) if not ns else real.detach().clone()   # eps I_real + (1 - eps) I_syn
+    x_hat = (x_hat if with_gp else real[:0]).requires_grad_(with_gp)
     with double_backward_attention() if with_gp else contextlib.nullcontext():
         with gan.autocast(): out = gan.D(torch.cat([real, fake, x_hat]))          # one pass of D over all three
         src, logits = out.source.float(), out.logits.float()                      # f^1 and f^2 of every image
-        gp = penalty_at(src[2*n:], x_hat, t.lambda_gp) * t.gp_every if with_gp else src.new_zeros(())  # lambda E(||grad f^1(x_hat)|| - 1)^2
-    l_critic = critic_loss(src[:n], src[n:2*n])                                   # E f^1(I_syn) - E f^1(I_real)  (eq. 2)
+        penalty = r1_penalty_at if ns else penalty_at                             # R1 at I_real, or eq. 2's
+        gp = penalty(src[2*n:], x_hat, t.lambda_gp) * t.gp_every if with_gp else src.new_zeros(())  # lambda E(||grad f^1(x_hat)|| - 1)^2
+    l_critic = (ns_critic_loss if ns else critic_loss)(src[:n], src[n:2*n])       # E f^1(I_syn) - E f^1(I_real)  (eq. 2)
     l1 = class_loss(logits[:n], labels)                                           # L_1: real images, their labels (eq. 3)
     l2, kept = synthetic_class_loss(logits[n:2*n], c, t)                          # L_2: the synthetic images SA keeps (Alg. 2)
     loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])             # eq. 8, L_mlw of eq. 7
     _update_d(gan, loss)
     floor_log_weights(gan.mlw, t.s_min)
     s = gan.mlw.scales().detach()
-    return dict(d_loss=loss.detach(), w_dist=-l_critic.detach(), gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
+    return dict(d_loss=loss.detach(), w_dist=(src[:n].mean() - src[n:2*n].mean()).detach(), gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
                 s1=s[0], s2=s[1], kept=torch.as_tensor(kept, dtype=torch.float32))
 
 def l2_factor(t, step: int) -> float:
@@ -106,7 +110,7 @@ def g_step(gan: GAN, n: int) -> dict:
     D = unwrap(gan.D); D.requires_grad_(False)
     fake, c = fake_batch(gan, n)
     with gan.autocast(): out = D(diff_augment(fake, gan.preset.train.diffaug))    # the same T as D's step, differentiable
-    l_adv = generator_loss(out.source.float())
+    l_adv = (ns_generator_loss if gan.preset.train.source_loss == 'ns-r1' else generator_loss)(out.source.float())
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + gan.mlw.weighted(1, l2_g)
     gan.opt_g.zero_grad(set_to_none=True)

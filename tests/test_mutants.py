@@ -19,8 +19,8 @@ MUTANTS = {
     'gp_sign_in_d_step': ('11_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])",
                           "loss = l_critic - gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])"),
     # (the critic's own sign in D's step)
-    'critic_sign_in_d_step': ('11_train.ipynb', "l_critic = critic_loss(src[:n], src[n:2*n])",
-                              "l_critic = critic_loss(src[n:2*n], src[:n])"),
+    'critic_sign_in_d_step': ('11_train.ipynb', "l_critic = (ns_critic_loss if ns else critic_loss)(src[:n], src[n:2*n])",
+                              "l_critic = (ns_critic_loss if ns else critic_loss)(src[n:2*n], src[:n])"),
     # 2. G ascending the critic
     'generator_loss_sign': ('07_losses.ipynb', "return -src_fake.mean()", "return src_fake.mean()"),
     'g_step_ascends': ('11_train.ipynb', "loss = l_adv + gan.mlw.weighted(1, l2_g)",
@@ -34,8 +34,8 @@ MUTANTS = {
     # 5. the penalty on the class logits instead of the source head
     'gp_on_logits_in_losses': ('07_losses.ipynb', "return out.source if hasattr(out, 'source') else out",
                                "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
-    'gp_on_logits_in_d_step': ('11_train.ipynb', "gp = penalty_at(src[2*n:], x_hat, t.lambda_gp)",
-                               "gp = penalty_at(logits[2*n:, 0], x_hat, t.lambda_gp)"),
+    'gp_on_logits_in_d_step': ('11_train.ipynb', "gp = penalty(src[2*n:], x_hat, t.lambda_gp)",
+                               "gp = penalty(logits[2*n:, 0], x_hat, t.lambda_gp)"),
     # 6. >= instead of > in the selective mask
     'mask_not_strict': ('08_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
     # 7. a clamped instead of a truncated normal
@@ -60,6 +60,8 @@ MUTANTS = {
     'eval_reads_raw_d': ('11_train.ipynb', "probs = predict(gan.D_eval, valid[0], device=gan.device)",
                          "probs = predict(unwrap(gan.D), valid[0], device=gan.device)"),
     'lr_cls_not_applied': ('11_train.ipynb', "dict(params=cls, lr=t.lr_cls)", "dict(params=cls)"),
+    'r1_at_interpolates': ('11_train.ipynb', "if not ns else real.detach().clone()", "if not ns else interpolate(real.detach(), fake.detach())"),
+    'ns_g_ascends': ('07_losses.ipynb', "return F.softplus(-src_fake).mean()", "return F.softplus(src_fake).mean()"),
     'clip_d_ignored': ('11_train.ipynb', "if gan.preset.train.clip_d: nn.utils.clip_grad_norm_(", "if False: nn.utils.clip_grad_norm_("),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook

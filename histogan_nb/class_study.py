@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 import numpy as np
 from .config import markdown_table, save_figure
-from .metrics import bootstrap_ci, test_metrics_at_threshold, mean_std_values
-from .train import load_models, predict, best_checkpoint, read_log
+from .metrics import bootstrap_ci, mean_std_values
+from .train import best_checkpoint, read_log
+from .study import head_test_metrics
 
 # %% auto #0
 __all__ = ['ATTRIBUTION', 'REMEDIES', 'CLASS_HEAD_BASE', 'seeded', 'variant_of', 'curve_stats', 'loss_weights', 'head_report',
@@ -62,14 +63,12 @@ def head_report(run_dir, # a finished `histogan train` run
                 n_boot: int = 1000) -> dict:
     "Test metrics of the run's best-by-validation class head (threshold from validation), the AUC's bootstrap 95% interval, the curve's shape."
     run_dir = Path(run_dir)
-    _, D, p = load_models(best_checkpoint(run_dir, 'cls'))
-    (xv, yv), (xt, yt) = data['valid'], data['test']
-    pv, pt = predict(D, xv)[:, 1].numpy(), predict(D, xt)[:, 1].numpy()
-    m = test_metrics_at_threshold((np.asarray(yv), pv), (np.asarray(yt), pt))
-    lo, hi = bootstrap_ci(np.asarray(yt), pt, 'auc', n_boot=n_boot)
+    m, (yt, pt) = head_test_metrics(best_checkpoint(run_dir, 'cls'), data)
+    lo, hi = bootstrap_ci(yt, pt, 'auc', n_boot=n_boot)
     ev, summ = read_log(run_dir/'evals.csv'), json.loads((run_dir/'summary.json').read_text())
-    w1, w2 = loss_weights(read_log(run_dir/'log.csv'), p.train.weighting)
-    return dict(run=run_dir.name, variant=variant_of(run_dir.name), seed=p.train.seed, steps=summ['steps'],
+    t = summ['config']['train']
+    w1, w2 = loss_weights(read_log(run_dir/'log.csv'), t['weighting'])
+    return dict(run=run_dir.name, variant=variant_of(run_dir.name), seed=t['seed'], steps=summ['steps'],
                 cpu_min=summ['cpu_s']/60, test_auc=m['auc'], test_auc_lo=lo, test_auc_hi=hi,
                 test_accuracy=m['accuracy'], test_sensitivity=m['sensitivity'], test_specificity=m['specificity'],
                 threshold=m['threshold'], **curve_stats(ev['step'], ev['auc']),

@@ -10,13 +10,13 @@ from typing import Optional
 import torch
 from .config import write_atomic, apply_overrides
 from .data import load_split
-from .metrics import classification_metrics
+from .metrics import classification_metrics, test_metrics_at_threshold
 from .train import score_run, load_models, predict, best_checkpoint
 from .baselines import run_baseline
 
 # %% auto #0
 __all__ = ['STUDY_BASE', 'train_variants', 'score_variants', 'best_variant', 'rows_markdown', 'resnet34_equal_time',
-           'cpu_quality']
+           'head_test_metrics', 'cpu_quality']
 
 # %% ../nbs/17_recipe_study.ipynb #95963522
 STUDY_BASE = {'train.max_steps': 10**6, 'runtime.threads': 1, 'train.fid_images': 0, 'train.eval_every': 100,
@@ -88,16 +88,26 @@ def resnet34_equal_time(p, # preset of the unified run (its data, image size and
     r = run_baseline('resnet34', q, seed=seed, data=data, progress=False)
     return {k: v for k, v in r.items() if k != 'history'} | dict(evaluations=len(r['history']), clf_cpu_minutes=minutes)
 
+def head_test_metrics(checkpoint, # a checkpoint holding D, e.g. a run's best_cls.pt
+                      splits: Optional[dict] = None, # {'valid': ..., 'test': ...} (images, labels); None: the checkpoint's data
+                     ) -> tuple:
+    "f2's test metrics at the validation split's Youden threshold, and the test split's (labels, P(label 1))."
+    _, D, p = load_models(checkpoint)
+    splits = splits or {s: load_split(p, s) for s in ('valid', 'test')}
+    (yv, pv), (yt, pt) = [(np.asarray(splits[s][1]), predict(D, splits[s][0])[:, 1].numpy()) for s in ('valid', 'test')]
+    return test_metrics_at_threshold((yv, pv), (yt, pt)), (yt, pt)
+
 def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                 resnet34: dict, # from `resnet34_equal_time`
-                n: int = 512, out_json=None) -> dict:
-    "The headline figures of a run: FID and floor on the test reference, unified and ResNet34 test AUC, minutes."
+                n: int = 512, out_json=None,
+                d_alone=None, # a finished run of the same preset with `train.adversarial=False` (the control), or None
+               ) -> dict:
+    "The headline figures of a run: FID and floor on the test reference, test AUC of the unified head, the control and ResNet34, minutes."
     run_dir = Path(run_dir)
     summ = json.loads((run_dir/'summary.json').read_text())
     gen = score_run(run_dir, n, 'test', checkpoint=best_checkpoint(run_dir, 'fid').name)
-    _, D, p = load_models(run_dir/'best_cls.pt')
-    x, y = load_split(p, 'test')
-    uni = classification_metrics(y.numpy(), predict(D, x)[:, 1].numpy())
+    uni, (y, _) = head_test_metrics(run_dir/'best_cls.pt')
+    p = load_models(run_dir/'best_cls.pt')[2]
     res = dict(fid=gen['fid'], fid_floor=gen['fid_floor'], fid_ratio=gen['fid_ratio'], n_images=n,
                fid_class0=gen.get('fid_class0'), fid_class1=gen.get('fid_class1'), kid=gen['kid'], kid_std=gen['kid_std'],
                generator_checkpoint=gen['checkpoint'], generator_step=gen['step'],
@@ -107,5 +117,10 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                resnet34_cpu_minutes=resnet34['cpu_s']/60, resnet34_best_step=resnet34['best_step'],
                n_test=len(y), data=p.data.resolved_path(), torch_threads=p.runtime.threads,
                machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
+    if d_alone:
+        alone, _ = head_test_metrics(Path(d_alone)/'best_cls.pt')
+        res.update(test_auc_d_alone=alone['auc'], test_accuracy_d_alone=alone['accuracy'],
+                   d_alone_cpu_minutes=json.loads((Path(d_alone)/'summary.json').read_text())['cpu_s']/60)
+    res['threshold_rule'] = "accuracy at the validation split's Youden threshold (AUC needs none)"
     if out_json: write_atomic(out_json, res)
     return res

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, os, platform, shutil, subprocess, sys, time
 from pathlib import Path
 from typing import Optional
+import numpy as np
 import torch
 from .config import write_atomic, apply_overrides
 from .data import load_split

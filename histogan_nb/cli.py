@@ -12,7 +12,7 @@ import torch
 from .config import PRESETS, REPRO_NOTEBOOKS as NOTEBOOKS, preset, get_device, atomic_path, write_atomic, save_figure, clean_stale_temps
 from .data import decode_image, fit_size, write_pcam_h5, open_dataset, image_grid, IMAGE_EXTS
 from .runtime import load_checkpoint, NonFiniteLossError
-from .train import fit, load_models, check_compatible, predict, generate
+from .train import fit, load_models, check_compatible, predict, generate, Interrupted
 
 # %% auto #0
 __all__ = ['CLIError', 'out_dir', 'out_file', 'cmd_train', 'cmd_sample', 'cmd_evaluate', 'load_images_for', 'cmd_classify',
@@ -201,6 +201,8 @@ def main(argv=None) -> int:
             raise CLIError(f"unknown preset {args.preset!r}: choose one of {', '.join(PRESETS)}")
         args.func(args)
     except SystemExit as e: return e.code or 0          # --help
+    except Interrupted as e:                             # SIGTERM/SIGINT in training: last.pt written
+        print(f"histogan{' ' + cmd if cmd else ''}: {e}", file=sys.stderr); return 128 + e.signum
     except KeyboardInterrupt: return fail(CLIError('interrupted'), 130)
     except Exception as e: return fail(e)
     return 0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_train.ipynb #d0d24813
 from __future__ import annotations
-import contextlib, copy, csv, math
+import contextlib, copy, csv, math, signal, threading
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from typing import Optional
@@ -31,8 +31,8 @@ __all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'd_step', 'l2_factor', 'd_step_alon
            'ema_update', 'train_step', 'GAN', 'make_gan', 'predict', 'generate', 'evaluate', 'best_checkpoint',
            'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint', 'load_models', 'total_steps',
            'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run',
-           'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'fit', 'summarize', 'toy_data', 'read_log', 'smooth',
-           'plot_losses', 'score_run']
+           'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'fit', 'Interrupted', 'stop_on_signals', 'summarize',
+           'toy_data', 'read_log', 'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/11_train.ipynb #61fb5ef8
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -345,6 +345,7 @@ class Run:
     best: dict = field(default_factory=dict)      # criterion ('auc', 'fid') -> its best evaluation so far
     fid: Optional[object] = None    # the FID/KID evaluator (rank 0, `train.fid_images` > 0)
     last: bool = False              # this is the run's last step: decided once per step, so every callback agrees
+    stop_signal: Optional[int] = None   # SIGTERM/SIGINT received: stop after the current step (`stop_on_signals`)
 
     def spent_s(self) -> float:
         "The budget's seconds so far: CPU time on a CPU (fair to runs sharing a machine), wall time on an accelerator."
@@ -352,8 +353,10 @@ class Run:
         return cpu if self.gan.device.type == 'cpu' else wall
     def is_last(self) -> bool:
         mm = self.p.train.max_minutes
-        return self.gan.step >= self.total or (mm is not None and self.spent_s() >= 60*mm)
-    def due(self, every: Optional[int]) -> bool: return bool(every) and (self.gan.step % every == 0 or self.last)
+        return self.gan.step >= self.total or (mm is not None and self.spent_s() >= 60*mm) or self.stop_signal is not None
+    def due(self, every: Optional[int]) -> bool:
+        "Is a cadence of `every` steps due now? On the last step too, unless a signal stops the run (no evaluation then)."
+        return bool(every) and (self.gan.step % every == 0 or (self.last and self.stop_signal is None))
     @property
     def ckpt_path(self) -> Path: return self.out/'last.pt'
     def checkpoint(self) -> dict:
@@ -439,12 +442,30 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
     run = start_run(p, out_dir, resume, data)
     cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *callbacks]
     run.clock.start()
-    while not run.last:
-        logs = train_step(run.gan, run.batches)                                   # Algorithm 1, one iteration
-        run.last = run.is_last()
-        for cb in cbs: cb.after_step(run, logs)
-    for cb in cbs: cb.after_fit(run)
+    with stop_on_signals(run):
+        while not run.last:
+            logs = train_step(run.gan, run.batches)                               # Algorithm 1, one iteration
+            run.last = run.is_last()
+            for cb in cbs: cb.after_step(run, logs)
+        for cb in cbs: cb.after_fit(run)                                          # last.pt, also when stopped
+    if run.stop_signal is not None: raise Interrupted(run.gan.step, run.stop_signal)
     return summarize(run)
+
+class Interrupted(KeyboardInterrupt):
+    "A run stopped by SIGTERM or SIGINT after a whole step, its `last.pt` written; `--resume` continues it exactly."
+    def __init__(self, step: int, signum: int):
+        self.step, self.signum = step, signum
+        super().__init__(f"stopped at step {step} by {signal.Signals(signum).name}; continue with --resume")
+
+@contextlib.contextmanager
+def stop_on_signals(run: Run):
+    "While inside: SIGTERM and SIGINT (a notebook's interrupt too) ask `run` to stop after its step; off a main thread, nothing."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    def ask(signum, frame): run.stop_signal = signum
+    old = {s: signal.signal(s, ask) for s in (signal.SIGTERM, signal.SIGINT)}
+    try: yield
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
 
 def summarize(run: Run) -> dict:
     "The run's `summary.json`: steps, real images consumed, time, throughput, the best evaluations and the config."

@@ -122,3 +122,25 @@ def test_bad_input(trained, tree, tmp_path):
 def test_help():
     for cmd in ('train', 'sample', 'evaluate', 'classify'):
         r = histogan(cmd, '--help'); assert 'usage: histogan ' + cmd in r.stdout
+
+def test_sigterm_stops_after_a_step_and_resume_is_exact(tree, tmp_path):
+    "SIGTERM at a random moment: exit 143 with one line, last.pt at a whole step, no summary; --resume ends as an uninterrupted run."
+    steps = ['--max-steps', 40, '--set', 'runtime.ckpt_every=1000', '--set', 'train.eval_every=1000', '--quiet', *SMALL]
+    a, b = tmp_path/'a', tmp_path/'b'
+    histogan('train', '--preset', 'smoke', '--data', tree, '--out', a, *steps)
+    cmd = [sys.executable, '-m', 'histogan_nb.cli', 'train', '--preset', 'smoke', '--data', str(tree), '--out', str(b), *map(str, steps)]
+    proc = subprocess.Popen(cmd, env=ENV, stderr=subprocess.PIPE, text=True)
+    at, t0 = np.random.default_rng().integers(3, 20), time.time()
+    while time.time() - t0 < 120:          # wait until the log holds `at` steps (it is flushed every step at smoke)
+        if (b/'log.csv').exists() and len((b/'log.csv').read_text().splitlines()) > at: break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM); _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, err[-2000:])
+    step = load_checkpoint(b/'last.pt')['step']
+    assert err.strip().splitlines()[-1] == f'histogan train: stopped at step {step} by SIGTERM; continue with --resume', err
+    assert at <= step < 40 and not (b/'summary.json').exists()
+    assert len((b/'log.csv').read_text().splitlines()) == step + 1           # every finished step logged, once
+    r = subprocess.run(cmd + ['--resume'], env=ENV, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    wa, wb = weights(load_checkpoint(a/'last.pt')), weights(load_checkpoint(b/'last.pt'))
+    for k in wa: assert torch.equal(wa[k], wb[k]), k

@@ -15,8 +15,8 @@ from .runtime import load_checkpoint, NonFiniteLossError
 from .train import fit, load_models, check_compatible, predict, generate, Interrupted
 
 # %% auto #0
-__all__ = ['CLIError', 'out_dir', 'out_file', 'cmd_train', 'cmd_sample', 'cmd_evaluate', 'load_images_for', 'cmd_classify',
-           'cmd_report', 'cmd_bench', 'cmd_repro', 'build_parser', 'main']
+__all__ = ['COMMANDS', 'CLIError', 'out_dir', 'out_file', 'cmd_train', 'cmd_sample', 'cmd_evaluate', 'load_images_for',
+           'cmd_classify', 'cmd_report', 'cmd_bench', 'cmd_repro', 'build_parser', 'main']
 
 # %% ../nbs/16_cli.ipynb #15b6fd25
 class CLIError(Exception):
@@ -184,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 # %% ../nbs/16_cli.ipynb #dca93aff
+COMMANDS = ('train', 'sample', 'evaluate', 'classify', 'report', 'bench', 'repro')
+
+def _known_command(cmd: str):
+    "Refuse an unknown command by name, with the nearest known one."
+    if cmd in COMMANDS: return
+    import difflib
+    near = difflib.get_close_matches(cmd, COMMANDS, n=1)
+    hint = f"did you mean '{near[0]}'?" if near else f"choose one of {', '.join(COMMANDS)}"
+    raise CLIError(f"unknown command '{cmd}'; {hint}")
+
 def main(argv=None) -> int:
     "Entry point of the `histogan` console script."
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -193,9 +203,11 @@ def main(argv=None) -> int:
         if debug: traceback.print_exc()
         mine = isinstance(e, (CLIError, ValueError, FileNotFoundError, FileExistsError, NonFiniteLossError))
         msg = (str(e).strip().splitlines() or [''])[0] or type(e).__name__
-        print(f"histogan{' ' + cmd if cmd else ''}: error: {msg if mine else f'{type(e).__name__}: {msg}'}", file=sys.stderr)
+        who = 'histogan' + (' ' + cmd if cmd in COMMANDS else '')             # an unknown command is not echoed as one
+        print(f"{who}: error: {msg if mine else f'{type(e).__name__}: {msg}'}", file=sys.stderr)
         return code
     try:
+        if cmd: _known_command(cmd)
         args = build_parser().parse_args(argv)
         if getattr(args, 'preset', None) and args.preset not in PRESETS:
             raise CLIError(f"unknown preset {args.preset!r}: choose one of {', '.join(PRESETS)}")

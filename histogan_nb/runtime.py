@@ -18,7 +18,7 @@ if sys.platform != 'win32': import resource
 # %% auto #0
 __all__ = ['Dist', 'init_distributed', 'RealBatches', 'unwrap', 'set_threads', 'autocast', 'predict_batches', 'cpu_seconds',
            'sync', 'Clock', 'StageTimer', 'NonFiniteLossError', 'nonfinite_entries', 'check_finite', 'atomic_save',
-           'load_checkpoint', 'StepLog']
+           'load_checkpoint', 'FolderLock', 'one_writer', 'StepLog']
 
 # %% ../nbs/10_runtime.ipynb #db643be0
 @dataclass
@@ -196,6 +196,35 @@ def load_checkpoint(path, map_location='cpu', resumable: bool = False) -> dict:
     bad = _bad_weights(ck)
     if bad: raise ValueError(f"checkpoint {path} holds non-finite weights ({_name_bad(bad)}): a diverged run; use an earlier checkpoint")
     return ck
+
+# %% ../nbs/10_runtime.ipynb #a8ac20d4
+class FolderLock:
+    "An exclusive lock on `folder` (a `flock` on `folder/.lock` naming its holder); released by `release` or the holder's death."
+    def __init__(self, folder): self.path, self.f = Path(folder)/'.lock', None
+
+    def acquire(self) -> FolderLock:
+        import fcntl, socket
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(self.path, 'a+')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); holder = f.read().strip() or 'another process'; f.close()
+            raise FileExistsError(f"{self.path.parent} is being written by {holder}: wait for it to end, "
+                                  "or write to another folder") from None
+        f.seek(0); f.truncate(); f.write(f"process {os.getpid()} on {socket.gethostname()}\n"); f.flush()
+        self.f = f
+        return self
+
+    def release(self):
+        if self.f is not None: self.f.close(); self.f = None       # closing the file releases the flock
+@contextlib.contextmanager
+def one_writer(folder):
+    "Hold `FolderLock(folder)` while inside, on rank 0 of a `torchrun` job (the one rank that writes)."
+    lock = FolderLock(folder).acquire() if int(os.environ.get('RANK', '0')) == 0 else None
+    try: yield lock
+    finally:
+        if lock: lock.release()
+
 
 # %% ../nbs/10_runtime.ipynb #6d97a3f1
 def _truncate_csv(path, step: int):

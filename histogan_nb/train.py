@@ -18,7 +18,8 @@ from .config import Preset, preset, seed_everything, check_config, write_atomic,
 from .data import load_split, load_splits, to_model_range, from_model_range, image_grid
 from .models import build_models
 from .runtime import (Dist, init_distributed, RealBatches, unwrap, set_threads, autocast, predict_batches, Clock,
-                                 check_finite, atomic_save, load_checkpoint, StepLog, _truncate_csv, _append_csv)
+                                 check_finite, atomic_save, load_checkpoint, StepLog, _truncate_csv, _append_csv,
+                                 one_writer)
 from .vit import double_backward_attention
 from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting, interpolate, penalty_at,
                                 ns_critic_loss, ns_generator_loss, r1_penalty_at)
@@ -439,17 +440,18 @@ class Checkpoint(Callback):
 def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbacks: tuple = (),
         data: Optional[dict] = None) -> dict:
     "Train preset `p` with Algorithm 1, writing checkpoints, logs and a summary to `out_dir`."
-    run = start_run(p, out_dir, resume, data)
-    cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *callbacks]
-    run.clock.start()
-    with stop_on_signals(run):
-        while not run.last:
-            logs = train_step(run.gan, run.batches)                               # Algorithm 1, one iteration
-            run.last = run.is_last()
-            for cb in cbs: cb.after_step(run, logs)
-        for cb in cbs: cb.after_fit(run)                                          # last.pt, also when stopped
-    if run.stop_signal is not None: raise Interrupted(run.gan.step, run.stop_signal)
-    return summarize(run)
+    with one_writer(out_dir):                                                     # one process per folder
+        run = start_run(p, out_dir, resume, data)
+        cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *callbacks]
+        run.clock.start()
+        with stop_on_signals(run):
+            while not run.last:
+                logs = train_step(run.gan, run.batches)                           # Algorithm 1, one iteration
+                run.last = run.is_last()
+                for cb in cbs: cb.after_step(run, logs)
+            for cb in cbs: cb.after_fit(run)                                      # last.pt, also when stopped
+        if run.stop_signal is not None: raise Interrupted(run.gan.step, run.stop_signal)
+        return summarize(run)
 
 class Interrupted(KeyboardInterrupt):
     "A run stopped by SIGTERM or SIGINT after a whole step, its `last.pt` written; `--resume` continues it exactly."

@@ -33,7 +33,7 @@ def test_runner_writes_every_output(tmp_path):
         with Image.open(out/png) as im: im.verify()
     for nb in NOTEBOOKS: assert json.loads((out/f'{nb}.ipynb').read_text())['cells']
     assert sorted(p.name for p in (out/'runs').iterdir()) == sorted(
-        [f'{v}_seed{k}' for v in ('full', 'no_cp', 'no_sa', 'baseline') for k in (0, 1)] + ['log__seed0'])
+        [f'{v}_seed{k}' for v in ('full', 'no_cp', 'no_sa', 'baseline', 'd_alone') for k in (0, 1)] + ['log__seed0'])
 
 def test_failed_notebook_stops_the_run(tmp_path):
     empty = tmp_path/'not_a_dataset'; empty.mkdir()

@@ -144,3 +144,19 @@ def test_sigterm_stops_after_a_step_and_resume_is_exact(tree, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     wa, wb = weights(load_checkpoint(a/'last.pt')), weights(load_checkpoint(b/'last.pt'))
     for k in wa: assert torch.equal(wa[k], wb[k]), k
+
+def test_one_writer_per_output_folder(tree, tmp_path):
+    "A second train on a folder in use is refused, naming the holder; after the holder is killed its lock is taken over."
+    steps = ['--max-steps', 10**6, '--set', 'runtime.ckpt_every=5', '--set', 'train.eval_every=1000', '--quiet', *SMALL]
+    cmd = [sys.executable, '-m', 'histogan_nb.cli', 'train', '--preset', 'smoke', '--data', str(tree), '--out', str(tmp_path), *map(str, steps)]
+    first, t0 = subprocess.Popen(cmd, env=ENV, stderr=subprocess.PIPE, text=True), time.time()
+    try:
+        while not (tmp_path/'last.pt').exists() and time.time() - t0 < 120: time.sleep(0.05)
+        for extra in ([], ['--resume']):      # a second run, and a scheduler restarting the first while it still runs
+            r = subprocess.run(cmd + extra, env=ENV, capture_output=True, text=True)
+            assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr[-2000:]
+            assert f'{tmp_path} is being written by process {first.pid} on ' in r.stderr, r.stderr
+    finally: first.kill(); first.wait()
+    r = subprocess.run(cmd[:cmd.index('--max-steps') + 1] + ['12'] + cmd[cmd.index('--max-steps') + 2:] + ['--resume'],
+                       env=ENV, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -51,12 +51,12 @@ def curve_stats(steps, # the evaluation steps, increasing
                 best_step=int(steps[auc.argmax()]))
 
 # %% ../nbs/17a_class_head_study.ipynb #e770028e
-def loss_weights(log: dict, weighting: str) -> tuple:
-    "The multipliers of L_1 and L_2 over a run's log: exp(-s) (`exp_`), 1/sigma^2 (`log_`), 1 (`plain`)."
+def loss_weights(log: dict, t: dict) -> tuple:
+    "What multiplies L_1 and L_2 in D's loss over a run's log (`t`: its train config): exp(-s), 1/sigma^2 or 1, times L_2's factor."
     s1, s2 = log['s1'], log['s2']
-    if weighting == 'exp_': return np.exp(-s1), np.exp(-s2)
-    if weighting == 'log_': return s1**-2.0, s2**-2.0
-    return np.ones_like(s1), np.ones_like(s2)
+    w = {'exp_': lambda s: np.exp(-s), 'log_': lambda s: s**-2.0}.get(t['weighting'], np.ones_like)
+    ramp = np.minimum(1.0, (log['step'] - 1)/t['l2_ramp']) if t.get('l2_ramp') else 1.0   # the factor at the step's start
+    return w(s1), w(s2) * ramp * float(t.get('synthetic_cls', True))
 
 def head_report(run_dir, # a finished `histogan train` run
                 data: dict, # {'valid': ..., 'test': ...}: (uint8 images, labels)
@@ -67,7 +67,7 @@ def head_report(run_dir, # a finished `histogan train` run
     lo, hi = bootstrap_ci(yt, pt, 'auc', n_boot=n_boot)
     ev, summ = read_log(run_dir/'evals.csv'), json.loads((run_dir/'summary.json').read_text())
     t = summ['config']['train']
-    w1, w2 = loss_weights(read_log(run_dir/'log.csv'), t['weighting'])
+    w1, w2 = loss_weights(read_log(run_dir/'log.csv'), t) if t['adversarial'] else (np.full(1, np.nan),)*2
     return dict(run=run_dir.name, variant=variant_of(run_dir.name), seed=t['seed'], steps=summ['steps'],
                 cpu_min=summ['cpu_s']/60, test_auc=m['auc'], test_auc_lo=lo, test_auc_hi=hi,
                 test_accuracy=m['accuracy'], test_sensitivity=m['sensitivity'], test_specificity=m['specificity'],
@@ -75,6 +75,8 @@ def head_report(run_dir, # a finished `histogan train` run
                 w1_end=float(w1[-1]), w2_end=float(w2[-1]), w2_max=float(w2.max()))
 
 # %% ../nbs/17a_class_head_study.ipynb #b36735d7
+def _num(v: float) -> str: return '–' if np.isnan(v) else f'{v:.2f}'
+
 def variant_table(reports: list) -> str:
     "A Markdown table, one row per variant (in order of appearance), from `head_report` rows."
     byv = {}
@@ -87,7 +89,7 @@ def variant_table(reports: list) -> str:
         acc = np.mean([r['test_accuracy'] for r in rs])
         rows.append([v, len(rs), f"{np.mean([r['steps'] for r in rs]):.0f}", f"{np.mean([r['cpu_min'] for r in rs]):.1f}",
                      auc, ci, f'{acc:.3f}', f"{min(r['valid_auc_min'] for r in rs):.3f}",
-                     f"{max(r['valid_auc_spread'] for r in rs):.3f}", f"{np.mean([r['w2_end'] for r in rs]):.2f}"])
+                     f"{max(r['valid_auc_spread'] for r in rs):.3f}", _num(np.mean([r['w2_end'] for r in rs]))])
     head = ['variant', 'seeds', 'steps', 'CPU min', 'test AUC', 'test AUC 95% CI per seed', 'test accuracy (Youden)',
             'lowest valid AUC after 1st eval', 'valid AUC spread, 2nd half', 'w2 at end']
     return markdown_table(head, rows, 'llrrllrrrr') + '\n'
@@ -107,7 +109,7 @@ def plot_class_head(run_dirs: list, title: str = ''):
         axes[0].plot(ev['step']*scale, ev['auc'], ls, color=colours[v], label=r.name, lw=1.2)
         cfg = json.loads((r/'summary.json').read_text())['config']['train']
         if cfg['adversarial']:
-            for ax, w in zip(axes[1:], loss_weights(lg, cfg['weighting'])):
+            for ax, w in zip(axes[1:], loss_weights(lg, cfg)):
                 ax.plot(lg['step']*scale, w, ls, color=colours[v], lw=1.2)
     axes[0].axhline(0.5, color='grey', lw=0.8); axes[0].set_ylim(0.3, 0.95)
     for ax, t in zip(axes, ['validation AUC of $f^2$', r'$w_1$ (multiplies $\mathcal{L}_1$)', r'$w_2$ (multiplies $\mathcal{L}_2$)']):

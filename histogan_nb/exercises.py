@@ -141,6 +141,8 @@ def _gp_mistakes(critic, real, fake, lam, eps):
     e = eps.view(-1, *[1]*(real.dim() - 1))
     n, whole, over_batch, over_channels = norms(e*real + (1 - e)*fake)
     n_swap = norms(e*fake + (1 - e)*real)[0]
+    at = lambda x: lam * ((norms(x)[0] - 1)**2).mean()                 # the penalty taken at other images
+    e0 = eps[:1].view(1, *[1]*(real.dim() - 1))
     return [("you squared the gradient norm without subtracting 1: eq. 2 penalises (||grad|| - 1)^2", lam * (n**2).mean()),
             ("you took one norm over the whole batch: take the norm per sample (over each image's pixels), then average",
              lam * (whole - 1)**2),
@@ -152,7 +154,13 @@ def _gp_mistakes(critic, real, fake, lam, eps):
              lam * (n.mean() - 1)**2),
             ("your penalty is missing the factor lambda_gp", ((n - 1)**2).mean()),
             ("you mixed eps * fake + (1 - eps) * real: eq. 2's x_hat is eps * real + (1 - eps) * fake",
-             lam * ((n_swap - 1)**2).mean())]
+             lam * ((n_swap - 1)**2).mean()),
+            ("you took the penalty at the synthetic images: eq. 2 takes it at x_hat = eps * real + (1 - eps) * fake",
+             at(fake)),
+            ("you took the penalty at the real images: eq. 2 takes it at x_hat = eps * real + (1 - eps) * fake",
+             at(real)),
+            ("you used one eps for the whole batch: draw one eps per sample, shape (N,), and mix each image with its own",
+             at(e0*real + (1 - e0)*fake))]
 
 @checker('gradient penalty (eq. 2)')
 def check_gradient_penalty(fn: Callable, # fn(critic, real, fake, lambda_gp=10., eps=None) -> scalar

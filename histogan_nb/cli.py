@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import PRESETS, REPRO_NOTEBOOKS as NOTEBOOKS, preset, get_device, atomic_path, write_atomic, save_figure, clean_stale_temps
+from .config import (PRESETS, REPRO_NOTEBOOKS as NOTEBOOKS, preset, get_device, atomic_path, write_atomic,
+                                save_figure, clean_stale_temps, DiskFullError)
 from .data import decode_image, fit_size, write_pcam_h5, open_dataset, image_grid, IMAGE_EXTS
 from .runtime import load_checkpoint, NonFiniteLossError
 from .train import fit, load_models, check_compatible, predict, generate, Interrupted
@@ -201,7 +202,7 @@ def main(argv=None) -> int:
     cmd = argv[0] if argv and not argv[0].startswith('-') else ''
     def fail(e, code=2):
         if debug: traceback.print_exc()
-        mine = isinstance(e, (CLIError, ValueError, FileNotFoundError, FileExistsError, NonFiniteLossError))
+        mine = isinstance(e, (CLIError, ValueError, FileNotFoundError, FileExistsError, NonFiniteLossError, DiskFullError))
         msg = (str(e).strip().splitlines() or [''])[0] or type(e).__name__
         who = 'histogan' + (' ' + cmd if cmd in COMMANDS else '')             # an unknown command is not echoed as one
         print(f"{who}: error: {msg if mine else f'{type(e).__name__}: {msg}'}", file=sys.stderr)

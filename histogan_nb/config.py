@@ -15,7 +15,8 @@ import torch
 __all__ = ['SECTIONS', 'MOVED_FIELDS', 'RETIRED_FIELDS', 'PRESETS', 'REPRO_NOTEBOOKS', 'POSITIVE', 'UNIT', 'CONFIG_RULES',
            'repo_root', 'default_data_path', 'DataConfig', 'ModelConfig', 'TrainConfig', 'ClassifierConfig',
            'ReproConfig', 'RuntimeConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'get_device',
-           'seed_everything', 'atomic_path', 'write_atomic', 'save_figure', 'clean_stale_temps', 'markdown_table']
+           'seed_everything', 'DiskFullError', 'disk_full_error', 'atomic_path', 'append_text', 'write_atomic',
+           'save_figure', 'clean_stale_temps', 'markdown_table']
 
 # %% ../nbs/00_config.ipynb #40be2d3b
 def repo_root() -> Path:
@@ -290,7 +291,24 @@ def seed_everything(seed: int):
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
 
 # %% ../nbs/00_config.ipynb #ac81a40a
-import contextlib, json, re
+import contextlib, errno, json, re, shutil
+
+class DiskFullError(OSError):
+    "A write failed because the disk or the quota is full; the message names the file, the folder and the bytes."
+
+def _size(n: int) -> str: return next(f'{n/2**k:.1f} {u}' for k, u in ((30, 'GB'), (20, 'MB'), (10, 'kB'), (0, 'B')) if n >= 2**k or k == 0)
+
+def _disk_full(e: BaseException, folder: Path) -> bool:
+    "Did `e` come from a full disk? (torch.save reports ENOSPC as a RuntimeError, so its folder's free space decides.)"
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT): return True
+    try: return isinstance(e, RuntimeError) and shutil.disk_usage(folder).free < 2**20
+    except OSError: return False
+
+def disk_full_error(path: Path, needed: int) -> DiskFullError:
+    "The one-sentence error for a write of `needed` bytes (at least) to `path` that found the disk full."
+    free = shutil.disk_usage(path.parent).free
+    return DiskFullError(f"the disk is full: writing {path.name} in {path.parent} needed at least {_size(needed)}, "
+                         f"{_size(free)} free there; free some space or write elsewhere")
 
 def _temp_name(path: Path) -> Path: return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
 _TEMP = re.compile(r'^\..+\.(\d+)\.tmp(\.[^.]*)?$')
@@ -308,8 +326,22 @@ def atomic_path(path: Union[str, Path]):
     try:
         yield tmp
         _fsync(tmp); os.replace(tmp, path); _fsync(path.parent, directory=True)
-    except BaseException:
-        tmp.unlink(missing_ok=True); raise
+    except BaseException as e:
+        written, full = (tmp.stat().st_size if tmp.exists() else 0), _disk_full(e, path.parent)
+        tmp.unlink(missing_ok=True)
+        if full: raise disk_full_error(path, written + 1) from None
+        raise
+
+def append_text(path: Union[str, Path], text: str):
+    "Append `text` to `path`; if the write fails the file is cut back to its old length (no half row), a full disk named."
+    path = Path(path); size = path.stat().st_size if path.exists() else 0
+    try:
+        with open(path, 'a', newline='') as f: f.write(text)
+    except OSError as e:
+        if path.exists():
+            with open(path, 'r+') as f: f.truncate(size)
+        if _disk_full(e, path.parent): raise disk_full_error(path, len(text.encode())) from None
+        raise
 
 def write_atomic(path: Union[str, Path], content: Union[str, bytes, dict, list]) -> Path:
     "Write text, bytes or (as indented JSON) a dict/list to `path` whole; returns `path`."

@@ -4,14 +4,14 @@
 
 # %% ../nbs/10_runtime.ipynb #dd59fe32
 from __future__ import annotations
-import contextlib, csv, math, os, sys, time
+import contextlib, csv, io, math, os, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 import torch
 import torch.distributed as dist
 from torch import nn
-from .config import get_device, atomic_path
+from .config import get_device, atomic_path, append_text
 from .data import as_model_range
 if sys.platform != 'win32': import resource
 
@@ -233,12 +233,13 @@ def _truncate_csv(path, step: int):
     with open(path) as f: r = csv.DictReader(f); fields, rows = r.fieldnames, [x for x in r if int(x['step']) <= step]
     with atomic_path(path) as tmp, open(tmp, 'w', newline='') as f: w = csv.DictWriter(f, fields); w.writeheader(); w.writerows(rows)
 
+def _csv_text(columns, rows, header: bool = False) -> str:
+    buf = io.StringIO(); w = csv.DictWriter(buf, columns)
+    if header: w.writeheader()
+    w.writerows(rows); return buf.getvalue()
+
 def _append_csv(path, row: dict):
-    new = not Path(path).exists()
-    with open(path, 'a', newline='') as f:
-        w = csv.DictWriter(f, list(row)); 
-        if new: w.writeheader()
-        w.writerow(row)
+    append_text(path, _csv_text(list(row), [row], header=not Path(path).exists()))
 
 class StepLog:
     "Buffered per-step CSV log of the scalars `keys`; `flush` syncs once, checks finiteness and appends the rows."
@@ -264,5 +265,5 @@ class StepLog:
             bad = [k for k in self.keys if not math.isfinite(r[k])]
             if bad: raise NonFiniteLossError(f"non-finite loss at step {r['step']}: {bad[0]} = {r[bad[0]]}")
         if self.path:
-            with open(self.path, 'a', newline='') as f: csv.DictWriter(f, self.columns).writerows(rows)
+            append_text(self.path, _csv_text(self.columns, rows))      # a full disk: no half row, one error line
         return rows[-1]

@@ -299,9 +299,9 @@ class DiskFullError(OSError):
 def _size(n: int) -> str: return next(f'{n/2**k:.1f} {u}' for k, u in ((30, 'GB'), (20, 'MB'), (10, 'kB'), (0, 'B')) if n >= 2**k or k == 0)
 
 def _disk_full(e: BaseException, folder: Path) -> bool:
-    "Did `e` come from a full disk? (torch.save reports ENOSPC as a RuntimeError, so its folder's free space decides.)"
+    "Did `e` come from a full disk? (torch.save and h5py hide ENOSPC, so then the folder's free space decides.)"
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT): return True
-    try: return isinstance(e, RuntimeError) and shutil.disk_usage(folder).free < 2**20
+    try: return isinstance(e, (OSError, RuntimeError)) and shutil.disk_usage(folder).free < 2**20   # h5py: OSError, no errno
     except OSError: return False
 
 def disk_full_error(path: Path, needed: int) -> DiskFullError:

@@ -16,11 +16,12 @@ from .data import as_model_range
 
 # %% auto #0
 __all__ = ['FID_HELPER_FILE', 'classification_metrics', 'better', 'youden_threshold', 'test_metrics_at_threshold',
-           'mean_std_values', 'mean_std', 'bootstrap_ci', 'expected_calibration_error', 'gaussian_stats', 'sqrtm_psd',
-           'trace_sqrt_product', 'frechet_distance', 'fid_from_features', 'mmd2_unbiased', 'kid_from_features',
-           'default_inception_path', 'fid_inception_blocks', 'PytorchFIDInception', 'load_pytorch_fid_state_dict',
-           'torchscript_to_pytorch_fid', 'load_inception', 'InceptionFeatures', 'extract_features', 'default_cache_dir',
-           'dataset_key', 'real_stats', 'balanced_indices', 'FIDEvaluator', 'fid_reference']
+           'mean_std_values', 'mean_std', 'bootstrap_ci', 'seam_ratio', 'seam_ratios', 'expected_calibration_error',
+           'gaussian_stats', 'sqrtm_psd', 'trace_sqrt_product', 'frechet_distance', 'fid_from_features',
+           'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'fid_inception_blocks',
+           'PytorchFIDInception', 'load_pytorch_fid_state_dict', 'torchscript_to_pytorch_fid', 'load_inception',
+           'InceptionFeatures', 'extract_features', 'default_cache_dir', 'dataset_key', 'real_stats',
+           'balanced_indices', 'FIDEvaluator', 'fid_reference']
 
 # %% ../nbs/09_metrics.ipynb #4d22c70c
 def _check_binary(y_true, p1) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +130,25 @@ def bootstrap_ci(y_true, p1, # labels 0/1 and P(label 1) of the test patches
     if len(vals) == 0: raise ValueError(f"bootstrap: {metric} is undefined in every resample")
     lo, hi = np.percentile(vals, [100*alpha/2, 100*(1-alpha/2)])
     return float(lo), float(hi)
+
+# %% ../nbs/09_metrics.ipynb #1450e856
+def seam_ratio(images, # (N, C, H, W) uint8 or float images
+               k: int, # the block size whose borders are scored
+              ) -> float:
+    "Mean |difference| of neighbouring pixels across k-pixel borders over the same within blocks (about 1 without seams)."
+    x = torch.as_tensor(images).float()
+    H, W = x.shape[-2:]
+    if min(H, W) <= k: raise ValueError(f"seam_ratio: images of {H}x{W} px have no {k}-pixel border inside")
+    dh, dv = (x[..., :, 1:] - x[..., :, :-1]).abs(), (x[..., 1:, :] - x[..., :-1, :]).abs()
+    bw, bh = torch.arange(1, W) % k == 0, torch.arange(1, H) % k == 0      # pair (j, j+1) crosses a border
+    border = torch.cat([dh[..., bw].flatten(), dv[..., bh, :].flatten()]).mean()
+    inner = torch.cat([dh[..., ~bw].flatten(), dv[..., ~bh, :].flatten()]).mean()
+    return float(border / inner.clamp_min(1e-6))
+
+def seam_ratios(images, ks=(4, 8, 16)) -> dict:
+    "`seam_ratio` at each k (`seam_ratio_4`, ...) and the largest of them as `seam_ratio`."
+    r = {f'seam_ratio_{k}': seam_ratio(images, k) for k in ks if min(torch.as_tensor(images).shape[-2:]) > k}
+    return {**r, 'seam_ratio': max(r.values())}
 
 # %% ../nbs/09_metrics.ipynb #7e7a65aa
 def expected_calibration_error(y_true, # labels in 0..K-1, shape (N,)

@@ -60,7 +60,8 @@ def score_variants(runs: list, n: int = 512, raw: bool = False) -> list:
         summ = json.loads((r/'summary.json').read_text())
         rows.append(dict(variant=r.name, steps=summ['steps'], cpu_min=summ['cpu_s']/60, fid_ema=e['fid'], fid_raw=g.get('fid', float('nan')),
                          fid_floor=e['fid_floor'], ratio_ema=e['fid_ratio'],
-                         fid_c0=e.get('fid_class0'), fid_c1=e.get('fid_class1'), kid_ema=e['kid'], valid_auc=e['valid_auc']))
+                         fid_c0=e.get('fid_class0'), fid_c1=e.get('fid_class1'), kid_ema=e['kid'], valid_auc=e['valid_auc'],
+                         seam=e.get('seam_ratio', float('nan')), seam_real=e.get('seam_ratio_real', float('nan'))))
     return rows
 
 def best_variant(rows: list, key: str = 'fid_ema',
@@ -111,6 +112,7 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
     p = load_models(run_dir/'best_cls.pt')[2]
     res = dict(fid=gen['fid'], fid_floor=gen['fid_floor'], fid_ratio=gen['fid_ratio'], n_images=n,
                fid_class0=gen.get('fid_class0'), fid_class1=gen.get('fid_class1'), kid=gen['kid'], kid_std=gen['kid_std'],
+               **{k: v for k, v in gen.items() if k.startswith('seam_ratio')},
                generator_checkpoint=gen['checkpoint'], generator_step=gen['step'],
                train_minutes=summ['train_s']/60, train_cpu_minutes=summ['cpu_s']/60, steps=summ['steps'],
                test_auc_unified=uni['auc'], test_accuracy_unified=uni['accuracy'],

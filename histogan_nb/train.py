@@ -25,7 +25,7 @@ from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting
                                 ns_critic_loss, ns_generator_loss, r1_penalty_at)
 from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
-from .metrics import classification_metrics, fid_reference, dataset_key, better
+from .metrics import classification_metrics, fid_reference, dataset_key, better, seam_ratios
 
 # %% auto #0
 __all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'd_step', 'l2_factor', 'd_step_alone', 'fake_batch', 'floor_log_weights', 'g_step',
@@ -524,7 +524,7 @@ def score_run(run_dir, # a `fit` output folder
               checkpoint: str = 'last.pt', seed: int = 0, write: bool = True,
               ema: bool = True, # score the EMA of G when the run kept one (False: the raw G)
              ) -> dict:
-    "FID, per-class FID and KID of a run's generator beside the real-vs-real floor at the same n, and f2's validation AUC."
+    "FID, per-class FID and KID of a run's generator beside the real-vs-real floor at the same n, block seams, f2's validation AUC."
     import matplotlib.pyplot as plt
     from histogan_nb.metrics import InceptionFeatures
     run_dir = Path(run_dir)
@@ -538,6 +538,7 @@ def score_run(run_dir, # a `fit` output folder
     fake, labels = generate(G, n, p, seed=4321)
     res = dict(run=run_dir.name, checkpoint=checkpoint, ema='G_ema' in ckpt and ema, step=ckpt['step'], reference=reference, **ev.score(fake, labels))
     res['fid_ratio'] = res['fid']/res['fid_floor']
+    res.update(seam_ratios(fake), seam_ratio_real=seam_ratios(ref[0])['seam_ratio'])   # block seams, and real patches'
     valid = ref if reference == 'valid' else flo
     res['valid_auc'] = classification_metrics(valid[1].numpy(), predict(D, valid[0])[:, 1].numpy())['auc']
     res['train_minutes'] = ckpt.get('clock', {}).get('train_s', float('nan'))/60

@@ -60,6 +60,10 @@ class ModelConfig:
     d_heads: int = 2                      # attention heads in D
     d_depth: tuple = (1, 1, 1, 2)         # encoders per discriminator stage (paper: 1, 1, 1, 2)
     mlp_ratio: float = 4.0                # MLP hidden width / token width
+    # remedies for block seams (04_generator, 05_discriminator); each default is the paper
+    g_upsample: str = 'pixel_shuffle'     # stages 2-4: 'pixel_shuffle' (paper) or 'bilinear' (x2, then Linear C -> C/4)
+    g_noise: bool = False                 # per-token noise with a learned per-channel strength (0 at the start)
+    d_overlap: bool = False               # D's patch embeddings overlap their neighbours by p/2 on each side
     @property
     def z_dim(self) -> int: return 5*self.z_chunk
 
@@ -211,7 +215,9 @@ def _one_of(*names): return (lambda v: v in names, f"one of {', '.join(map(repr,
 
 CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
     'data': dict(crop=_one_of('center_crop', 'resize')),
-    'model': dict(image_size=_int(8), num_classes=_int(2), z_chunk=_int(1), g_dim=_int(1), d_dim=_int(1), d_patch=_int(1)),
+    'model': dict(image_size=_int(8), num_classes=_int(2), z_chunk=_int(1), g_dim=_int(1), d_dim=_int(1), d_patch=_int(1),
+                  g_upsample=_one_of('pixel_shuffle', 'bilinear'), g_noise=(lambda v: isinstance(v, bool), 'True or False'),
+                  d_overlap=(lambda v: isinstance(v, bool), 'True or False')),
     'train': dict(batch_size=_int(1), n_critic=_int(1), lr_g=POSITIVE, lr_d=POSITIVE,
                   betas=(lambda v: isinstance(v, tuple) and len(v) == 2 and all(map(_unit, v)), 'a pair of numbers in [0, 1), e.g. 0.0,0.99'),
                   lambda_gp=(lambda v: _pos(v) or v == 0, 'a number >= 0'), gp_every=_int(1),

@@ -37,9 +37,13 @@ def patchify(x: torch.Tensor, patch: int) -> torch.Tensor:
     return x.reshape(N, (H // patch)*(W // patch), C*patch*patch)
 
 class PatchEmbed(nn.Conv2d):
-    "Linear embedding of non-overlapping `patch` x `patch` patches: (N, 3, S, S) -> tokens (N, (S/patch)^2, dim)."
-    def __init__(self, patch: int, dim: int): super().__init__(3, dim, patch, stride=patch)
-    def forward(self, x): return F.linear(patchify(x, self.stride[0]), self.weight.flatten(1), self.bias)
+    "Linear embedding of `patch` x `patch` patches: (N, 3, S, S) -> tokens (N, (S/patch)^2, dim); `overlap`: p/2 more on each side."
+    def __init__(self, patch: int, dim: int, overlap: bool = False):
+        o = patch // 2 if overlap else 0
+        super().__init__(3, dim, patch + 2*o, stride=patch, padding=o)
+    def forward(self, x):
+        if self.padding[0]: return to_tokens(super().forward(x))     # overlapping: the convolution itself
+        return F.linear(patchify(x, self.stride[0]), self.weight.flatten(1), self.bias)
 
 def pool_tokens(x: torch.Tensor, hw: tuple) -> tuple:
     "2x average pooling of tokens (N, H*W, C) -> (N, H*W/4, C), (H/2, W/2)."
@@ -69,7 +73,7 @@ class Discriminator(nn.Module):
         check_discriminator_config(cfg)
         self.cfg = cfg
         C, p, S, enc = cfg.d_dim, cfg.d_patch, cfg.image_size, lambda: Encoder(cfg.d_dim, cfg.d_heads, cfg.mlp_ratio)
-        self.embed = nn.ModuleList(PatchEmbed(p * 2**k, C) for k in range(3))      # E_p, E_2p, E_4p
+        self.embed = nn.ModuleList(PatchEmbed(p * 2**k, C, cfg.d_overlap) for k in range(3))   # E_p, E_2p, E_4p
         self.fuse = nn.ModuleList(nn.Linear(2*C, C) for _ in range(2))            # before stages 2 and 3
         self.pos = nn.ParameterList(nn.Parameter(torch.zeros(1, (S // (p * 2**k))**2, C)) for k in range(3))
         self.stages = nn.ModuleList(nn.ModuleList(enc() for _ in range(cfg.d_depth[k])) for k in range(4))

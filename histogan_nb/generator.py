@@ -55,22 +55,26 @@ def upsample(x: torch.Tensor, # tokens (N, H*W, C)
     m = to_map(x, hw)
     if mode == 'bicubic': m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)
     elif mode == 'pixel_shuffle': m = F.pixel_shuffle(m, 2)
-    else: raise ValueError(f"upsample: mode must be 'bicubic' or 'pixel_shuffle', got {mode!r}")
+    elif mode == 'bilinear': m = F.interpolate(m, scale_factor=2, mode='bilinear', align_corners=False)   # keeps C
+    else: raise ValueError(f"upsample: mode must be 'bicubic', 'pixel_shuffle' or 'bilinear', got {mode!r}")
     return to_tokens(m), (2*hw[0], 2*hw[1])
 
 # %% ../nbs/04_generator.ipynb #3b8cb3ed
 class GeneratorStage(nn.Module):
     "Class projection, 2x upsampling, learned positions, then `depth` ViT encoders."
     def __init__(self, in_dim: int, # token width entering the stage
-                 mode: str, # 'bicubic' or 'pixel_shuffle'
+                 mode: str, # 'bicubic' (keeps C), 'pixel_shuffle' or 'bilinear' (both C -> C/4)
                  size: int, # side of the token map after upsampling
                  depth: int, heads: int, window: int, mlp_ratio: float, # encoder settings
                  cond_dim: int = 0, # width of [c, z_k]; 0 = no class projection
+                 noise: bool = False, # per-token noise, strength learned per channel from 0
                 ):
         super().__init__()
         self.mode = mode
         dim = in_dim if mode == 'bicubic' else in_dim // 4
         self.cp = ClassProjection(in_dim, cond_dim) if cond_dim else None
+        self.reduce = nn.Linear(in_dim, dim) if mode == 'bilinear' else None        # smooth x2, then C -> C/4
+        self.noise = nn.Parameter(torch.zeros(dim)) if noise else None
         self.pos = nn.Parameter(torch.zeros(1, size*size, dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
         self.blocks = nn.ModuleList(Encoder(dim, heads, mlp_ratio, window) for _ in range(depth))
@@ -81,7 +85,9 @@ class GeneratorStage(nn.Module):
                ) -> tuple: # tokens (N, 4HW, dim), (2H, 2W)
         if self.cp is not None: x = self.cp(x, cond)
         x, hw = upsample(x, hw, self.mode)
+        if self.reduce is not None: x = self.reduce(x)
         x = x + self.pos
+        if self.noise is not None: x = x + self.noise * torch.randn_like(x[..., :1])   # one draw per token
         for blk in self.blocks: x = blk(x, hw)
         return x, hw
 
@@ -98,8 +104,8 @@ class Generator(nn.Module):
         cond_dim = K + cfg.z_chunk if self.use_cp else 0
         in_dims = [C] + dims[:3]
         self.blocks = nn.ModuleList(
-            GeneratorStage(in_dims[k], 'bicubic' if k == 0 else 'pixel_shuffle', sizes[k], cfg.g_depth[k],
-                           cfg.g_heads[k], cfg.g_windows[k], cfg.mlp_ratio, cond_dim) for k in range(4))
+            GeneratorStage(in_dims[k], 'bicubic' if k == 0 else cfg.g_upsample, sizes[k], cfg.g_depth[k],
+                           cfg.g_heads[k], cfg.g_windows[k], cfg.mlp_ratio, cond_dim, cfg.g_noise) for k in range(4))
         self.to_rgb = nn.Linear(dims[3], 3)
         self.apply(init_vit_weights)
 

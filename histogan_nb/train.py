@@ -246,7 +246,7 @@ def state_dict(gan: GAN, batches: Optional[RealBatches] = None, **extra) -> dict
 
 def check_compatible(ckpt: dict, p: Preset, path='checkpoint'):
     "Refuse a checkpoint whose model config differs from `p.model`, naming the differing fields."
-    saved, want = ckpt['preset']['model'], asdict(p.model)
+    saved, want = asdict(preset_from_checkpoint(ckpt, path).model), asdict(p.model)   # older files: today's defaults
     diff = [f"{k}={saved.get(k)!r} (run asks {v!r})" for k, v in want.items() if _norm(saved.get(k)) != _norm(v)]
     if diff: raise ValueError(f"{path} was trained with another model config: {'; '.join(diff)}")
 

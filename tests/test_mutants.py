@@ -62,6 +62,12 @@ MUTANTS = {
     'lr_cls_not_applied': ('11_train.ipynb', "dict(params=cls, lr=t.lr_cls)", "dict(params=cls)"),
     'r1_at_interpolates': ('11_train.ipynb', "if not ns else real.detach().clone()", "if not ns else interpolate(real.detach(), fake.detach())"),
     'ns_g_ascends': ('07_losses.ipynb', "return F.softplus(-src_fake).mean()", "return F.softplus(src_fake).mean()"),
+    # 11. the seam remedies: bilinear upsampling that is not, noise that is not added, patches that do not overlap
+    'bilinear_is_nearest': ('04_generator.ipynb', "elif mode == 'bilinear': m = F.interpolate(m, scale_factor=2, mode='bilinear', align_corners=False)",
+                            "elif mode == 'bilinear': m = F.interpolate(m, scale_factor=2, mode='nearest')"),
+    'noise_not_added': ('04_generator.ipynb', "if self.noise is not None: x = x + self.noise * torch.randn_like(x[..., :1])",
+                        "if False: x = x + self.noise * torch.randn_like(x[..., :1])"),
+    'overlap_ignored': ('05_discriminator.ipynb', "o = patch // 2 if overlap else 0", "o = 0"),
     'clip_d_ignored': ('11_train.ipynb', "if gan.preset.train.clip_d: nn.utils.clip_grad_norm_(", "if False: nn.utils.clip_grad_norm_("),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook

@@ -335,6 +335,7 @@ def repro_jobs(R: Repro) -> dict:
     for v in ('no_cp', 'no_sa', 'baseline'):
         for k in R.seeds: jobs[f'{v}_seed{k}'] = ('unified_run', (v, k), ())
     jobs[f'log__seed{k0}'] = ('unified_run', ('log_', k0), ())   # Fig. 3 trains log_ for the first seed only
+    for k in R.seeds: jobs[f'd_alone_seed{k}'] = ('unified_run', ('d_alone', k), (f'full_seed{k}',))   # its budget: full's CPU time
     for k in R.seeds:
         for arch in ARCHS:
             for syn in (False, True):

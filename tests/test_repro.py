@@ -20,7 +20,7 @@ def test_runner_writes_every_output(tmp_path):
     for k in ('platform', 'cpu_count', 'torch', 'device'): assert k in run['machine'], k
     t1, t2 = _rows(out/'table1.csv'), _rows(out/'table2.csv')
     assert [r['Method'] for r in t1] == list(PAPER_TABLE1)
-    assert [r['Variant'] for r in t2] == ['baseline', 'no_sa', 'no_cp', 'full']
+    assert [r['Variant'] for r in t2] == ['baseline', 'no_sa', 'no_cp', 'full', 'D alone (no GAN)']
     for rows in (t1, t2):
         for c in COLUMNS: assert c in rows[0] and f'{c} (paper)' in rows[0], c
     ours = next(r for r in t1 if r['Method'] == 'Ours')

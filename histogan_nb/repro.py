@@ -18,7 +18,7 @@ from .config import (Preset, preset, apply_overrides, repo_root, default_data_pa
 from .data import load_splits
 from .metrics import (classification_metrics, mean_std, mean_std_values, fid_reference, InceptionFeatures,
                                  test_metrics_at_threshold, youden_threshold)
-from .train import fit, load_models, predict, generate, toy_data, best_checkpoint as run_checkpoint
+from .train import fit, load_models, predict, generate, toy_data, is_finished, best_checkpoint as run_checkpoint
 from .baselines import (sample_class, write_synthetic_set, run_baseline, route_costs, unified_cost,
                                    two_stage_route)
 
@@ -154,7 +154,7 @@ def run_dir(R: Repro, variant: str, seed: int) -> Path: return R.out/'runs'/f'{v
 def unified_run(R: Repro, variant: str, seed: int) -> dict:
     "The `summary.json` of run (variant, seed), training it first if it is not in the store."
     d = run_dir(R, variant, seed)
-    if (d/'summary.json').exists(): return json.loads((d/'summary.json').read_text())
+    if is_finished(d): return json.loads((d/'summary.json').read_text())   # a killed run is resumed from last.pt
     p = R.run_config(variant, seed)
     if variant == 'd_alone' and CLF_EQUAL_TIME.get(R.preset_name):      # the control: the full run's CPU minutes
         p.train.max_minutes, p.train.max_steps = unified_run(R, 'full', seed)['cpu_s']/60, 10**9

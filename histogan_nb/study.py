@@ -12,7 +12,7 @@ import torch
 from .config import write_atomic, apply_overrides
 from .data import load_split
 from .metrics import classification_metrics, test_metrics_at_threshold
-from .train import score_run, load_models, predict, best_checkpoint
+from .train import score_run, load_models, predict, best_checkpoint, is_finished
 from .baselines import run_baseline
 
 # %% auto #0
@@ -30,7 +30,7 @@ def train_variants(variants: dict, # name -> {'section.field': value} overrides 
     "Train each variant for `minutes` of CPU time, `parallel` processes at a time, one thread each; returns the run folders."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     base = {**STUDY_BASE, 'train.max_minutes': minutes, **(base or {})}
-    queue, running = [k for k in variants if not (out/k/'summary.json').exists()], []
+    queue, running = [k for k in variants if not is_finished(out/k)], []
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
     while queue or running:
         while queue and len(running) < parallel:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_train.ipynb #d0d24813
 from __future__ import annotations
-import contextlib, copy, csv, math, signal, threading
+import contextlib, copy, csv, json, math, signal, threading
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from typing import Optional
@@ -28,12 +28,12 @@ from .diffaugment import diff_augment
 from .metrics import classification_metrics, fid_reference, dataset_key, better, seam_ratios
 
 # %% auto #0
-__all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'd_step', 'l2_factor', 'd_step_alone', 'fake_batch', 'floor_log_weights', 'g_step',
-           'ema_update', 'train_step', 'GAN', 'make_gan', 'predict', 'generate', 'evaluate', 'best_checkpoint',
-           'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint', 'load_models', 'total_steps',
-           'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run',
-           'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'fit', 'Interrupted', 'stop_on_signals', 'summarize',
-           'toy_data', 'read_log', 'smooth', 'plot_losses', 'score_run']
+__all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'RUN_FILES', 'd_step', 'l2_factor', 'd_step_alone', 'fake_batch',
+           'floor_log_weights', 'g_step', 'ema_update', 'train_step', 'GAN', 'make_gan', 'predict', 'generate',
+           'evaluate', 'best_checkpoint', 'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint',
+           'load_models', 'total_steps', 'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume',
+           'check_labels', 'Run', 'start_run', 'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'fit', 'Interrupted',
+           'stop_on_signals', 'summarize', 'is_finished', 'toy_data', 'read_log', 'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/11_train.ipynb #61fb5ef8
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -476,8 +476,20 @@ def summarize(run: Run) -> dict:
     s = dict(preset=run.p.name, steps=run.gan.step, epochs=n_img/n_train, real_images=n_img, train_s=wall, cpu_s=cpu,
              images_per_s=n_img/max(wall, 1e-9), world=run.gan.dist.world, device=str(run.gan.device), best=run.best,
              config=run.p.to_dict())
-    if run.gan.dist.main: write_atomic(run.out/'summary.json', s)
+    s['files'] = {f: (run.out/f).stat().st_size for f in RUN_FILES if (run.out/f).exists()}   # what "finished" means
+    if run.gan.dist.main: write_atomic(run.out/'summary.json', s)      # the completion record: written last
     return s
+
+RUN_FILES = ('last.pt', 'best_cls.pt', 'best_fid.pt', 'log.csv', 'evals.csv')   # a finished run's files
+
+def is_finished(run_dir) -> bool:
+    "Does `run_dir` hold a finished run: a completion record (`summary.json`) whose files are all there, whole?"
+    f = Path(run_dir)/'summary.json'
+    if not f.exists(): return False
+    try: files = json.loads(f.read_text()).get('files')
+    except ValueError: return False
+    if files is None: return True                       # written by an older version: no list to check
+    return all((Path(run_dir)/n).exists() and (Path(run_dir)/n).stat().st_size == size for n, size in files.items())
 
 # %% ../nbs/11_train.ipynb #4f1a95a0
 def toy_data(n: int = 64, size: int = 32, seed: int = 0) -> dict:

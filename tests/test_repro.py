@@ -1,5 +1,6 @@
 "The reproduction runner end to end at the smoke preset: papermill over nbs/repro/*.ipynb, outputs that parse."
-import csv, json
+import csv, json, os, signal, subprocess, sys, time
+import numpy as np
 from pathlib import Path
 import pytest
 from PIL import Image
@@ -8,9 +9,14 @@ from histogan_nb.repro import run_repro, ReproError, NOTEBOOKS, COLUMNS, PAPER_T
 def _rows(path):
     with open(path, newline='') as f: return list(csv.DictReader(f))
 
-def test_runner_writes_every_output(tmp_path):
-    out = tmp_path/'repro'
-    info = run_repro('smoke', out=out, seeds=2, jobs=2)      # the long runs on 2 worker processes, then the notebooks
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory):
+    "A whole smoke reproduction, 2 seeds on 2 worker processes: its folder and what the runner returned."
+    out = tmp_path_factory.mktemp('uninterrupted')/'repro'
+    return out, run_repro('smoke', out=out, seeds=2, jobs=2)     # the long runs on 2 worker processes, then the notebooks
+
+def test_runner_writes_every_output(uninterrupted):
+    out, info = uninterrupted
     assert info['status'] == 'ok'
     assert info['prefetch']['jobs'] == 2 and set(info['prefetch']['done_s']) >= {'full_seed1', 'log__seed0', 'densenet169_syn_seed1'}
     run = json.loads((out/'run.json').read_text())
@@ -46,3 +52,20 @@ def test_failed_notebook_stops_the_run(tmp_path):
 def test_runner_rejects_bad_input(tmp_path):
     with pytest.raises(ValueError, match='unknown preset'): run_repro('huge', out=tmp_path)
     with pytest.raises(FileNotFoundError, match='does not exist'): run_repro('smoke', data=str(tmp_path/'none'), out=tmp_path)
+
+def test_killed_reproduction_resumes(uninterrupted, tmp_path):
+    "SIGKILL to the whole reproduction (runner, workers, kernel) at a random moment, then the same command again: it reuses the runs that finished, redoes the rest, and writes the tables of an uninterrupted run."
+    out = tmp_path/'repro'
+    cmd = [sys.executable, '-m', 'histogan_nb.cli', 'repro', '--preset', 'smoke', '--seeds', '2', '--jobs', '2', '--out', str(out)]
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    lines, t0 = np.random.default_rng().integers(2, 12), time.time()   # killed after 2 to 11 lines of progress
+    while proc.poll() is None and time.time() - t0 < 300:
+        if (out/'progress.log').exists() and len((out/'progress.log').read_text().splitlines()) >= lines: break
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+    assert proc.returncode == -signal.SIGKILL, 'the reproduction ended before it could be killed'
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in ('table1.csv', 'table2.csv'):
+        assert _rows(out/name) == _rows(uninterrupted[0]/name), name

@@ -135,6 +135,7 @@ def cmd_bench(args):
 
 def cmd_repro(args):
     from histogan_nb.repro import run_repro
+    if args.seeds is not None and args.seeds < 1: raise CLIError(f"--seeds must be at least 1, got {args.seeds}")
     run_repro(args.preset, data=str(_existing(args.data, 'data path')) if args.data else None, out=args.out,
               seeds=args.seeds, device=args.device, jobs=args.jobs,
               notebooks=tuple(args.notebook or NOTEBOOKS))

@@ -140,8 +140,9 @@ def setup(preset_name: str = 'smoke', # 'smoke', 'cpu' or 'paper'
           device: str = 'auto') -> Repro:
     "Load the data once and return the `Repro` context the notebooks share."
     p = run_config(preset_name, device=device)
-    n = int(seeds if seeds is not None else p.repro.seeds)
-    if n < 1: raise ValueError(f"seeds must be at least 1, got {n}")
+    n = seeds if seeds is not None else p.repro.seeds
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"parameter seeds={n!r}: must be a whole number of at least 1 (None: the preset's)")
     import tempfile
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix=f'histogan-repro-{preset_name}-'))
     out.mkdir(parents=True, exist_ok=True)

@@ -69,3 +69,17 @@ def test_killed_reproduction_resumes(uninterrupted, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     for name in ('table1.csv', 'table2.csv'):
         assert _rows(out/name) == _rows(uninterrupted[0]/name), name
+
+def test_bad_notebook_parameters(tmp_path):
+    "A bad papermill parameter fails at its first use with the kit's sentence; the runner refuses bad seeds up front."
+    import papermill as pm
+    nb = Path(__file__).resolve().parents[1]/'nbs'/'repro'/'table2.ipynb'
+    for params, says in ((dict(preset_name='nope'), "unknown preset 'nope': choose one of"),
+                         (dict(seeds='two'), "parameter seeds='two': must be a whole number"),
+                         (dict(data=str(tmp_path/'none')), 'does not exist')):
+        with pytest.raises(pm.PapermillExecutionError) as e:
+            pm.execute_notebook(str(nb), str(tmp_path/'out.ipynb'), parameters=params, progress_bar=False, cwd=str(nb.parent))
+        assert says in str(e.value), (params, str(e.value)[-500:])
+    r = subprocess.run([sys.executable, '-m', 'histogan_nb.cli', 'repro', '--preset', 'smoke', '--seeds', '0', '--out', str(tmp_path/'r')],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip() == 'histogan repro: error: --seeds must be at least 1, got 0', r.stderr

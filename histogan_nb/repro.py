@@ -108,7 +108,7 @@ def load_data(p: Preset, data: Optional[str] = None) -> tuple:
     if data == 'toy' or (data is None and p.name == 'smoke'): return toy_splits(p), 'toy (generated)'
     path = data or p.data.resolved_path()
     if not Path(path).exists(): raise FileNotFoundError(f"data path {path} does not exist")
-    return load_splits(p, path), str(Path(path).resolve())
+    return load_splits(p, path), Path(path).resolve().name     # a name for the tables' notes, not the machine's path
 
 # %% ../nbs/15_repro.ipynb #111a79cd
 def _stderr_log() -> bool: return os.environ.get('HISTOGAN_REPRO_LOG', '') == '1'

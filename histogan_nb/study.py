@@ -118,7 +118,7 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                test_auc_unified=uni['auc'], test_accuracy_unified=uni['accuracy'],
                test_auc_resnet34=resnet34['auc'], test_accuracy_resnet34=resnet34['accuracy'],
                resnet34_cpu_minutes=resnet34['cpu_s']/60, resnet34_best_step=resnet34['best_step'],
-               n_test=len(y), data=p.data.resolved_path(), torch_threads=p.runtime.threads,
+               n_test=len(y), data=Path(p.data.resolved_path()).name, torch_threads=p.runtime.threads,
                machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
     if d_alone:
         alone, _ = head_test_metrics(Path(d_alone)/'best_cls.pt')

@@ -60,7 +60,8 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     _update_d(gan, loss)
     floor_log_weights(gan.mlw, t.s_min)
     s = gan.mlw.scales().detach()
-    return dict(d_loss=loss.detach(), w_dist=(src[:n].mean() - src[n:2*n].mean()).detach(), gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
+    w_dist = (src[:n].mean() - src[n:2*n].mean()).detach()                      # E f^1(I_real) - E f^1(I_syn)
+    return dict(d_loss=loss.detach(), w_dist=w_dist, gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
                 s1=s[0], s2=s[1], kept=torch.as_tensor(kept, dtype=torch.float32))
 
 def l2_factor(t, step: int) -> float:
@@ -87,7 +88,6 @@ def d_step_alone(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     return dict(d_loss=l1.detach(), w_dist=zero, gp=zero, l1=l1.detach(), l2=zero, s1=zero, s2=zero, kept=zero)
 
 def fake_batch(gan: GAN, n: int):
-
     "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
     z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
     with gan.autocast(): return gan.G(z, c), c
@@ -183,8 +183,8 @@ def make_gan(p: Preset, dd: Optional[Dist] = None,
     if p.runtime.compile and compile_backend: G = torch.compile(G, backend=compile_backend, dynamic=False)
     if dd.world > 1:
         ids = [dd.device.index] if dd.device.type == 'cuda' else None
-        G = nn.parallel.DistributedDataParallel(G, ids)     # the control leaves f^1 without a gradient:
-        D = nn.parallel.DistributedDataParallel(D, ids, find_unused_parameters=not t.adversarial)
+        G = nn.parallel.DistributedDataParallel(G, ids)
+        D = nn.parallel.DistributedDataParallel(D, ids, find_unused_parameters=not t.adversarial)   # the control: no f^1 grad
     return GAN(G, D, mlw, opt_g, opt_d, p, dd, G_ema=G_ema, D_ema=D_ema)
 
 def _d_param_groups(D: nn.Module, mlw: nn.Module, t) -> list:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_bench.ipynb #7545a943
 from __future__ import annotations
-import contextlib, copy, json, math, platform, resource, statistics, time
+import contextlib, copy, json, math, os, platform, resource, statistics, subprocess, sys, tempfile, time
 from contextlib import contextmanager
 import torch.nn.functional as F
 from pathlib import Path
@@ -17,8 +17,9 @@ from .runtime import Dist, RealBatches, set_threads, unwrap, autocast, sync, Clo
 from .train import make_gan, train_step, d_step, g_step
 
 # %% auto #0
-__all__ = ['BF16_PEAK', 'random_batches', 'timed', 'device_peak', 'step_flops', 'peak_memory_mb', 'bench_train',
-           'bench_inference', 'format_bench', 'run_bench', 'plain_patch_embed', 'short_run', 'compare_runs']
+__all__ = ['BF16_PEAK', 'STEP_TIMER', 'random_batches', 'timed', 'device_peak', 'step_flops', 'peak_memory_mb', 'bench_train',
+           'bench_inference', 'format_bench', 'run_bench', 'compare_checkouts', 'plain_patch_embed', 'short_run',
+           'compare_runs']
 
 # %% ../nbs/14_bench.ipynb #4e5646ec
 def random_batches(p: Preset, n: int = 512, seed: int = 0) -> RealBatches:
@@ -73,12 +74,13 @@ def _bench_train(p, steps, dev, warmup, compile_backend):
     batches = random_batches(p)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
     for _ in range(warmup): train_step(gan, batches)
-    d_ms, g_ms, tot = [], [], []
+    d_ms, g_ms, tot, cpu = [], [], [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         td = sum(timed(lambda: d_step(gan, *next(batches)), dev) for _ in range(t.n_critic))
         tg = timed(lambda: g_step(gan, t.batch_size), dev); gan.step += 1
         d_ms.append(1e3*td); g_ms.append(1e3*tg); tot.append(1e3*(time.perf_counter() - t0))
+        cpu.append(time.process_time() - c0)       # what `train.max_minutes` counts on a CPU
     reps = max(1, min(steps, 5))   # penalty cost: D steps with and without it
     with_gp = timed(lambda: d_step(gan, *next(batches)), dev, reps)
     lam = t.lambda_gp; t.lambda_gp = 0.
@@ -93,7 +95,8 @@ def _bench_train(p, steps, dev, warmup, compile_backend):
     return dict(preset=p.name, device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or platform.machine(),
                 threads=torch.get_num_threads(), image_size=p.model.image_size, batch_size=t.batch_size, n_critic=t.n_critic,
                 gp_every=t.gp_every, amp=p.runtime.amp, compile=p.runtime.compile, steps=steps,
-                images_per_s=imgs/(step_ms/1e3), step_ms=step_ms, step_ms_min=min(tot), step_ms_max=max(tot),
+                penalty_apart=p.runtime.penalty_apart,
+                images_per_s=imgs/(step_ms/1e3), g_steps_per_cpu_min=60/statistics.median(cpu), step_ms=step_ms, step_ms_min=min(tot), step_ms_max=max(tot),
                 d_ms=dm*(1 - gp_frac), gp_ms=dm*gp_frac, g_ms=statistics.median(g_ms),
                 peak_mem_mb=mem, flops_per_step=flops, tflops_per_s=flops/(step_ms/1e3)/1e12,
                 mfu=flops/(step_ms/1e3)/peak if peak else None)
@@ -113,9 +116,10 @@ def format_bench(r: dict) -> str:
     "The benchmark as a small text table."
     num = lambda v: 'not timed' if v is None else f"{v:.0f}"
     mfu = f"{100*r['mfu']:.1f}%" if r.get('mfu') is not None else 'n/a (CPU)' if r['device'] == 'cpu' else 'n/a (unknown card)'
-    rows = [('preset', f"{r['preset']} (S={r['image_size']}, batch {r['batch_size']}, n_critic {r['n_critic']}, gp_every {r['gp_every']}, amp {r['amp']}, compile {r['compile']})"),
+    rows = [('preset', f"{r['preset']} (S={r['image_size']}, batch {r['batch_size']}, n_critic {r['n_critic']}, gp_every {r['gp_every']}, amp {r['amp']}, compile {r['compile']}, penalty apart {r.get('penalty_apart')})"),
             ('device', f"{r['device']} {r['device_name']}, {r['threads']} threads"),
             ('train images/s', f"{r['images_per_s']:.1f}  (real images consumed)"),
+            ('G steps / CPU min', f"{r['g_steps_per_cpu_min']:.1f}  (what a CPU budget buys)"),
             ('ms / step', f"{r['step_ms']:.1f}  (min {r['step_ms_min']:.1f}, max {r['step_ms_max']:.1f}; {r['steps']} steps)"),
             ('  D / penalty / G', f"{r['d_ms']:.1f} / {r['gp_ms']:.1f} / {r['g_ms']:.1f}"),
             ('peak memory MiB', f"{r['peak_mem_mb']:.0f}" + ('  (process RSS)' if r['device'] == 'cpu' else '')),
@@ -153,6 +157,54 @@ def run_bench(preset_name: str, # 'smoke', 'cpu', 'paper'
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
         write_atomic(json_out, r)
     return r
+
+# %% ../nbs/14_bench.ipynb #e35556ba
+STEP_TIMER = '''import json, sys, time, torch
+import histogan_nb
+from histogan_nb.config import preset
+from histogan_nb.train import make_gan, train_step
+from histogan_nb.runtime import Dist
+from histogan_nb.bench import random_batches
+name, steps = sys.argv[1], int(sys.argv[2])
+torch.set_num_threads(1); torch.manual_seed(0)
+p = preset(name); gan = make_gan(p, Dist(device=torch.device('cpu'))); b = random_batches(p)
+for _ in range(2): train_step(gan, b)
+t0 = time.process_time()
+for _ in range(steps): train_step(gan, b)
+print(json.dumps(dict(cpu_s=(time.process_time() - t0)/steps, package=histogan_nb.__file__)))'''
+
+def _time_tree(tree: Path, preset_name: str, steps: int) -> dict:
+    "CPU seconds per training step of the histogan_nb in `tree`, in a fresh one-thread process."
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=str(tree))
+    r = subprocess.run([sys.executable, '-c', STEP_TIMER, preset_name, str(steps)], cwd=tree, env=env,
+                       capture_output=True, text=True)
+    if r.returncode: raise RuntimeError(f"timing the step in {tree} failed:\n{r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# %% ../nbs/14_bench.ipynb #69e0e9a3
+def compare_checkouts(ref: str, # a commit, branch or tag of this repository
+                      preset_name: str = 'cpu', steps: int = 10, # timed steps per round
+                      rounds: int = 3, # alternating rounds; the ratio is their median
+                      here=None, # the checkout to time against REF (default: this package's repository)
+                     ) -> dict:
+    "G steps per CPU minute here and at `ref`, timed in turn; `speedup` = here / ref, the median of the rounds."
+    here = Path(here or Path(__file__).resolve().parents[1])
+    git = lambda *a: subprocess.run(['git', '-C', str(here), *a], capture_output=True, text=True, check=True).stdout.strip()
+    try: commit = git('rev-parse', '--verify', f'{ref}^{{commit}}')
+    except subprocess.CalledProcessError: raise ValueError(f"--compare {ref!r}: not a commit of {here}") from None
+    with tempfile.TemporaryDirectory() as d:
+        tree = Path(d)/'ref'
+        git('worktree', 'add', '--detach', str(tree), commit)
+        try:
+            runs = [(_time_tree(here, preset_name, steps), _time_tree(tree, preset_name, steps)) for _ in range(rounds)]
+        finally: git('worktree', 'remove', '--force', str(tree))
+    ratios = [b['cpu_s']/a['cpu_s'] for a, b in runs]
+    spm = lambda i: statistics.median(60/r[i]['cpu_s'] for r in runs)
+    return dict(preset=preset_name, ref=ref, ref_commit=commit, steps=steps, rounds=rounds,
+                here_steps_per_cpu_min=spm(0), ref_steps_per_cpu_min=spm(1), speedup=statistics.median(ratios),
+                speedup_min=min(ratios), speedup_max=max(ratios), packages=[runs[0][0]['package'], runs[0][1]['package']])
+
 
 # %% ../nbs/14_bench.ipynb #49e68163
 @contextmanager

@@ -21,7 +21,7 @@ ATTRIBUTION = {   # which part of Algorithm 1 costs the class head
     'd-alone':   {'train.adversarial': False, 'train.eval_every': 100},   # the control: no GAN
     'gan-L1':    {'train.synthetic_cls': False, 'train.weighting': 'plain'},   # no L_2 in D's update
     'gan-plain': {'train.weighting': 'plain'},                             # L_1 + L_2, fixed equal weights
-    'gan-exp_':  {},                                                       # the paper's weighting (the cpu preset)
+    'gan-exp_':  {},                                                       # the paper's weighting and loss
     'gan-log_':  {'train.weighting': 'log_'},                              # Kendall et al.'s
 }
 REMEDIES = {      # switches on top of gan-exp_ (11_train)
@@ -29,7 +29,9 @@ REMEDIES = {      # switches on top of gan-exp_ (11_train)
     'exp_-lr_cls': {'train.lr_cls': 5e-5}, 'exp_-clip_d': {'train.clip_d': 1.0},
     'exp_-ns_r1': {'train.source_loss': 'ns-r1', 'train.lambda_gp': 0.1},   # R1's gamma: a light weight at 32 px
 }
-CLASS_HEAD_BASE = {'train.eval_every': 50, 'runtime.ckpt_every': 50}   # on top of study.STUDY_BASE
+CLASS_HEAD_BASE = {'train.eval_every': 50, 'runtime.ckpt_every': 50,   # on top of study.STUDY_BASE
+                   'train.source_loss': 'wgan-gp', 'train.lambda_gp': 10.0,   # the paper's Algorithm 1, which the
+                   'train.cls_ema': None}                                      # cpu preset left for the remedies
 
 def seeded(variants: dict, seeds=(0, 1)) -> dict:
     "One run per variant and seed, named `{variant}-s{seed}`."

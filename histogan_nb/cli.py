@@ -131,6 +131,14 @@ def cmd_report(args):
 
 def cmd_bench(args):
     from histogan_nb.bench import run_bench
+    if args.compare:                               # the same step here and at REF, in turn
+        from histogan_nb.bench import compare_checkouts
+        r = compare_checkouts(args.compare, args.preset, args.steps, args.rounds)
+        print(f"G steps per CPU minute, preset {r['preset']}, {r['rounds']} rounds of {r['steps']} steps, 1 thread:\n"
+              f"  here {r['here_steps_per_cpu_min']:.1f}   {r['ref']} ({r['ref_commit'][:8]}) {r['ref_steps_per_cpu_min']:.1f}"
+              f"   speedup {r['speedup']:.2f}x (rounds {r['speedup_min']:.2f}-{r['speedup_max']:.2f})")
+        if args.json: write_atomic(args.json, r)
+        return
     run_bench(args.preset, steps=args.steps, json_out=args.json, device=args.device)
 
 def cmd_repro(args):
@@ -171,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser('bench', help='time the training step and inference (images/s, ms per part, memory, FLOPs)')
     b.add_argument('--preset', required=True, help=f"one of {', '.join(PRESETS)}"); b.add_argument('--steps', type=int, default=10)
     b.add_argument('--json', help='write the results as JSON here too'); _common(b)
+    b.add_argument('--compare', metavar='REF', help='time the step here and at git commit REF in turn (CPU, 1 thread)')
+    b.add_argument('--rounds', type=int, default=3, help='alternating rounds of --compare (the median ratio is reported)')
     rp = sub.add_parser('repro', help="reproduce Tables I-II and Figs. 2-3 with papermill",
                         description="Execute the reproduction notebooks (nbs/repro) with papermill. Each writes its executed "
                                     "notebook, table or figure into OUT; the runs they train go to OUT/runs and are reused "

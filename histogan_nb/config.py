@@ -131,6 +131,7 @@ class RuntimeConfig:
     amp: bool = False                     # bf16 autocast (GPU)
     ckpt_every: int = 50                  # G steps between checkpoints
     log_every: int = 10                   # G steps between host syncs for logging
+    penalty_apart: bool = False           # D's penalty on a pass of its own (cheaper double backward; same maths)
 
 # %% ../nbs/00_config.ipynb #9b88d3c8
 SECTIONS = {'data': DataConfig, 'model': ModelConfig, 'train': TrainConfig, 'clf': ClassifierConfig,
@@ -171,14 +172,15 @@ def _smoke():
                   train=TrainConfig(max_steps=4, eval_every=2), clf=ClassifierConfig(max_steps=2, batch_size=8, eval_every=1),
                   runtime=RuntimeConfig(ckpt_every=2, log_every=1))
 
-def _cpu():   # the recipe `17_recipe_study` chose at equal CPU time; 24 CPU minutes on one core
+def _cpu():   # recipe: `17_recipe_study`; class head: `17a_class_head_study`'s remedies; 24 CPU minutes, one core
     return Preset('cpu', DataConfig(),
                   ModelConfig(image_size=32, z_chunk=16, g_dim=512, g_depth=(1, 1, 1, 1), g_heads=(4, 4, 2, 1),
                               g_windows=(0, 0, 8, 8), d_dim=64, d_patch=4, d_heads=4),
                   TrainConfig(batch_size=32, n_critic=2, lr_d=2e-4, gp_every=1, epochs=20.0, max_minutes=24.0,
-                              ema=0.999, s_min=-1.0, eval_every=250, fid_images=128),
+                              ema=0.999, s_min=-1.0, eval_every=125, fid_images=128,
+                              source_loss='ns-r1', lambda_gp=0.1, cls_ema=0.998),   # the steady class head
                   ClassifierConfig(epochs=2.0, batch_size=64),
-                  runtime=RuntimeConfig(threads=1, ckpt_every=250, log_every=10))
+                  runtime=RuntimeConfig(threads=1, ckpt_every=250, log_every=10, penalty_apart=True))
 
 def _paper():
     return Preset('paper', DataConfig(train_count=32768),
@@ -234,7 +236,8 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
                 optimizer=_one_of('adam', 'sgd'), lr=POSITIVE, weight_decay=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
                 eval_every=_int(0), stem=_one_of('imagenet', 'small')),
     'repro': dict(seeds=_int(1), syn_ratio=(lambda v: _pos(v) or v == 0, 'a number >= 0')),
-    'runtime': dict(threads=_int(0), ckpt_every=_int(0), log_every=_int(0)),
+    'runtime': dict(threads=_int(0), ckpt_every=_int(0), log_every=_int(0),
+                    penalty_apart=(lambda v: isinstance(v, bool), 'True or False')),
 }
 
 def check_config(p: Preset) -> Preset:

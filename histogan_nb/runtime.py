@@ -96,11 +96,12 @@ def predict_batches(model: nn.Module, # a classifier, or D
     return torch.cat(out) if out else torch.empty(0, 2)
 
 # %% ../nbs/10_runtime.ipynb #14877609
-def cpu_seconds() -> float:
-    "User + system CPU seconds of this process and its waited-for children."
+def cpu_seconds(children: bool = True, # also the CPU seconds of the children this process has waited for
+               ) -> float:
+    "User + system CPU seconds of this process (and, with `children`, of its waited-for children)."
     if sys.platform == 'win32': return time.process_time()      # no `resource` module: this process only
-    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+    who = (resource.RUSAGE_SELF,) + ((resource.RUSAGE_CHILDREN,) if children else ())
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, who))
 
 def sync(device: torch.device):
     "Wait for the device's queued work (a no-op on CPU)."
@@ -108,9 +109,11 @@ def sync(device: torch.device):
 
 class Clock:
     "Wall and CPU seconds spent on one activity across stops and restarts; `with clock.paused():` leaves a stretch out."
-    def __init__(self, wall_s: float = 0.0, cpu_s: float = 0.0): self.wall_s, self.cpu_s, self._t0 = wall_s, cpu_s, None
+    def __init__(self, wall_s: float = 0.0, cpu_s: float = 0.0,
+                 children: bool = False): # count waited-for children too (a stage that runs subprocesses)
+        self.wall_s, self.cpu_s, self._t0, self.children = wall_s, cpu_s, None, children
     def start(self):
-        if self._t0 is None: self._t0 = (time.perf_counter(), cpu_seconds())
+        if self._t0 is None: self._t0 = (time.perf_counter(), cpu_seconds(self.children))
         return self
     def stop(self):
         self.wall_s, self.cpu_s = self.now(); self._t0 = None
@@ -118,7 +121,7 @@ class Clock:
     def now(self) -> tuple:
         "(wall seconds, CPU seconds) so far, the running stretch included."
         if self._t0 is None: return self.wall_s, self.cpu_s
-        return self.wall_s + time.perf_counter() - self._t0[0], self.cpu_s + cpu_seconds() - self._t0[1]
+        return self.wall_s + time.perf_counter() - self._t0[0], self.cpu_s + cpu_seconds(self.children) - self._t0[1]
     @contextlib.contextmanager
     def paused(self):
         running = self._t0 is not None; self.stop()
@@ -136,7 +139,7 @@ class StageTimer:
     def __call__(self, name: str):
         cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
         if cuda: torch.cuda.synchronize()
-        clock = Clock().start()
+        clock = Clock(children=True).start()
         try: yield self
         finally:
             if cuda: torch.cuda.synchronize()

@@ -5,19 +5,20 @@
 # %% ../nbs/17_recipe_study.ipynb #75bdfb17
 from __future__ import annotations
 import json, os, platform, shutil, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 import numpy as np
 import torch
-from .config import write_atomic, apply_overrides
+from .config import write_atomic, apply_overrides, preset
 from .data import load_split
 from .metrics import classification_metrics, test_metrics_at_threshold
 from .train import score_run, load_models, predict, best_checkpoint, is_finished
 from .baselines import run_baseline
 
 # %% auto #0
-__all__ = ['STUDY_BASE', 'train_variants', 'score_variants', 'best_variant', 'rows_markdown', 'resnet34_equal_time',
-           'head_test_metrics', 'cpu_quality']
+__all__ = ['STUDY_BASE', 'HEADLINE_RUNS', 'HEADLINE_FILES', 'train_variants', 'score_variants', 'best_variant', 'rows_markdown',
+           'resnet34_equal_time', 'head_test_metrics', 'cpu_quality', 'headline']
 
 # %% ../nbs/17_recipe_study.ipynb #95963522
 STUDY_BASE = {'train.max_steps': 10**6, 'runtime.threads': 1, 'train.fid_images': 0, 'train.eval_every': 100,
@@ -26,10 +27,12 @@ STUDY_BASE = {'train.max_steps': 10**6, 'runtime.threads': 1, 'train.fid_images'
 def train_variants(variants: dict, # name -> {'section.field': value} overrides of `preset_name`
                    out, # folder: one run folder per variant
                    minutes: float, # CPU minutes of training per variant
-                   preset_name: str = 'cpu', parallel: int = 2, data: str = '', base: Optional[dict] = None) -> list:
+                   preset_name: str = 'cpu', parallel: int = 2, data: str = '', base: Optional[dict] = None,
+                   study_base: dict = STUDY_BASE, # the study's budget and evaluation settings; {} keeps the preset's
+                  ) -> list:
     "Train each variant for `minutes` of CPU time, `parallel` processes at a time, one thread each; returns the run folders."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    base = {**STUDY_BASE, 'train.max_minutes': minutes, **(base or {})}
+    base = {**study_base, 'train.max_minutes': minutes, **(base or {})}
     queue, running = [k for k in variants if not is_finished(out/k)], []
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
     while queue or running:
@@ -127,3 +130,44 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
     res['threshold_rule'] = "accuracy at the validation split's Youden threshold (AUC needs none)"
     if out_json: write_atomic(out_json, res)
     return res
+
+# %% ../nbs/17_recipe_study.ipynb #1708311e
+HEADLINE_RUNS = {'unified': {}, 'd-alone': {'train.adversarial': False, 'train.fid_images': 0}}
+HEADLINE_FILES = ('samples.png', 'summary.json', 'evals.csv', 'log.csv')   # and score_test_{n}.json
+
+def headline(out, # runs: unified-s{k}/, d-alone-s{k}/, resnet34-s{k}.json (finished ones are kept)
+             figures, # cpu-quality.json and cpu-headline/ go here
+             minutes: float = 24.0, # CPU minutes of each run, one thread each
+             seeds=(0,), data: str = '', preset_name: str = 'cpu',
+             overrides: Optional[dict] = None, # {'section.field': value} for all three runs
+             n: int = 512, # images per side of the FID
+            ) -> dict:
+    "The headline: unified run, D alone and ResNet34 at equal CPU time, each seed; `cpu_quality` of the first seed."
+    out, figures, overrides = Path(out), Path(figures), overrides or {}
+    runs = {f'{k}-s{s}': {**o, 'train.seed': s} for s in seeds for k, o in HEADLINE_RUNS.items()}
+    p = apply_overrides(preset(preset_name), {**overrides, **({'data.path': str(data)} if data else {})})
+    with ThreadPoolExecutor(1) as pool:         # the GAN runs one after another on one core, ResNet34 on the other
+        gans = pool.submit(train_variants, runs, out, minutes, preset_name, 1, data, overrides,
+                           study_base={'train.max_steps': 10**9})
+        splits = None
+        for s in seeds:
+            if (out/f'resnet34-s{s}.json').exists(): continue
+            splits = splits or {k: load_split(p, k) for k in ('train', 'valid', 'test')}
+            write_atomic(out/f'resnet34-s{s}.json', resnet34_equal_time(p, minutes, splits, seed=s))
+        gans.result()
+    rn = {s: json.loads((out/f'resnet34-s{s}.json').read_text()) for s in seeds}
+    q = cpu_quality(out/f'unified-s{seeds[0]}', rn[seeds[0]], n, d_alone=out/f'd-alone-s{seeds[0]}')
+    if len(seeds) > 1:
+        q['per_seed'] = [dict(seed=s, test_auc_unified=head_test_metrics(out/f'unified-s{s}'/'best_cls.pt')[0]['auc'],
+                              test_auc_d_alone=head_test_metrics(out/f'd-alone-s{s}'/'best_cls.pt')[0]['auc'],
+                              test_auc_resnet34=rn[s]['auc']) for s in seeds]
+        for k in ('unified', 'd_alone', 'resnet34'):
+            a = [r[f'test_auc_{k}'] for r in q['per_seed']]
+            q[f'test_auc_{k}_mean'], q[f'test_auc_{k}_std'] = float(np.mean(a)), float(np.std(a, ddof=1))
+    (figures/'cpu-headline').mkdir(parents=True, exist_ok=True)
+    write_atomic(figures/'cpu-quality.json', q)
+    for f in HEADLINE_FILES + (f'score_test_{n}.json',):
+        if (out/f'unified-s{seeds[0]}'/f).exists(): shutil.copy(out/f'unified-s{seeds[0]}'/f, figures/'cpu-headline'/f)
+    for s in seeds: shutil.copy(out/f'resnet34-s{s}.json', figures/'cpu-headline'/f'resnet34-s{s}.json')
+    return q
+

@@ -28,12 +28,13 @@ from .diffaugment import diff_augment
 from .metrics import classification_metrics, fid_reference, dataset_key, better, seam_ratios
 
 # %% auto #0
-__all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'RUN_FILES', 'd_step', 'l2_factor', 'd_step_alone', 'fake_batch',
-           'floor_log_weights', 'g_step', 'ema_update', 'train_step', 'GAN', 'make_gan', 'predict', 'generate',
-           'evaluate', 'best_checkpoint', 'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint',
-           'load_models', 'total_steps', 'fid_cache_key', 'make_fid_evaluator', 'data_identity', 'check_resume',
-           'check_labels', 'Run', 'start_run', 'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'fit', 'Interrupted',
-           'stop_on_signals', 'summarize', 'is_finished', 'toy_data', 'read_log', 'smooth', 'plot_losses', 'score_run']
+__all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'RUN_FILES', 'd_step', 'penalty_pass_scores', 'l2_factor', 'd_step_alone',
+           'fake_batch', 'floor_log_weights', 'g_step', 'ema_update', 'train_step', 'GAN', 'make_gan', 'predict',
+           'generate', 'evaluate', 'best_checkpoint', 'state_dict', 'check_compatible', 'restore',
+           'preset_from_checkpoint', 'load_models', 'total_steps', 'fid_cache_key', 'make_fid_evaluator',
+           'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run', 'Callback', 'LogLosses', 'Evaluate',
+           'Checkpoint', 'fit', 'Interrupted', 'stop_on_signals', 'summarize', 'is_finished', 'toy_data', 'read_log',
+           'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/11_train.ipynb #61fb5ef8
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -48,11 +49,13 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     ns = t.source_loss == 'ns-r1'                                                 # a remedy: non-saturating + R1
     x_hat = interpolate(real.detach(), fake.detach()) if not ns else real.detach().clone()   # eps I_real + (1 - eps) I_syn
     x_hat = (x_hat if with_gp else real[:0]).requires_grad_(with_gp)
-    with double_backward_attention() if with_gp else contextlib.nullcontext():
-        with gan.autocast(): out = gan.D(torch.cat([real, fake, x_hat]))          # one pass of D over all three
+    apart = with_gp and gan.preset.runtime.penalty_apart                         # x_hat on a pass of its own
+    with double_backward_attention() if with_gp and not apart else contextlib.nullcontext():
+        with gan.autocast(): out = gan.D(torch.cat([real, fake] + [x_hat] * (not apart)))   # one pass
         src, logits = out.source.float(), out.logits.float()                      # f^1 and f^2 of every image
-        penalty = r1_penalty_at if ns else penalty_at                             # R1 at I_real, or eq. 2's
-        gp = penalty(src[2*n:], x_hat, t.lambda_gp) * t.gp_every if with_gp else src.new_zeros(())  # lambda E(||grad f^1(x_hat)|| - 1)^2
+    src_hat = penalty_pass_scores(gan, x_hat) if apart else src[2*n:]             # f^1(x_hat)
+    penalty = r1_penalty_at if ns else penalty_at                                 # R1 at I_real, or eq. 2's
+    gp = penalty(src_hat, x_hat, t.lambda_gp) * t.gp_every if with_gp else src.new_zeros(())  # lambda E(||grad f^1(x_hat)|| - 1)^2
     l_critic = (ns_critic_loss if ns else critic_loss)(src[:n], src[n:2*n])       # E f^1(I_syn) - E f^1(I_real)  (eq. 2)
     l1 = class_loss(logits[:n], labels)                                           # L_1: real images, their labels (eq. 3)
     l2, kept = synthetic_class_loss(logits[n:2*n], c, t)                          # L_2: the synthetic images SA keeps (Alg. 2)
@@ -63,6 +66,11 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     w_dist = (src[:n].mean() - src[n:2*n].mean()).detach()                      # E f^1(I_real) - E f^1(I_syn)
     return dict(d_loss=loss.detach(), w_dist=w_dist, gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
                 s1=s[0], s2=s[1], kept=torch.as_tensor(kept, dtype=torch.float32))
+
+def penalty_pass_scores(gan: GAN, x_hat: torch.Tensor) -> torch.Tensor:
+    "f^1 at x_hat from a pass of D of its own (`runtime.penalty_apart`): the double backward covers N images, not 3N."
+    with double_backward_attention(), gan.autocast():   # DDP's wrapper sees one forward: this pass goes round it
+        return unwrap(gan.D)(x_hat).source.float()
 
 def l2_factor(t, step: int) -> float:
     "L_2's factor in D's update at G step `step`: 0 without `synthetic_cls`, a linear ramp over `l2_ramp` steps, else 1."

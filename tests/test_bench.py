@@ -55,3 +55,25 @@ def test_gpu_train_script_dry(tmp_path):
     s = json.loads((tmp_path/'out'/'summary.json').read_text())
     assert s['card'] == 'cpu' and s['steps'] >= 1 and s['fid_n'] == 8 and s['fid_floor'] > 0 and 0 <= s['valid_auc'] <= 1
     assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['evals.csv', 'log.csv', 'samples.png', 'summary.json']
+
+def test_compare_checkouts_times_both_trees(tmp_path):
+    "`histogan bench --compare REF`: REF's own code is timed (in a worktree), beside this checkout's, in turn."
+    git = lambda *a: subprocess.run(['git', '-C', str(ROOT), *a], capture_output=True, text=True, check=True).stdout.strip()
+    head, trees = git('rev-parse', 'HEAD'), git('worktree', 'list')
+    out = tmp_path/'c.json'
+    res = subprocess.run([sys.executable, '-m', 'histogan_nb.cli', 'bench', '--preset', 'smoke', '--steps', '1',
+                          '--rounds', '1', '--compare', 'HEAD', '--json', str(out)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
+    r = json.loads(out.read_text())
+    assert r['ref_commit'] == head and r['rounds'] == 1 and 'speedup' in res.stdout
+    here, there = r['packages']
+    assert Path(here).resolve() == (ROOT/'histogan_nb'/'__init__.py').resolve(), here
+    assert Path(there).parts[-3:] == ('ref', 'histogan_nb', '__init__.py'), there   # the worktree's package
+    assert r['here_steps_per_cpu_min'] > 0 and r['ref_steps_per_cpu_min'] > 0 and r['speedup_min'] <= r['speedup'] <= r['speedup_max']
+    assert git('worktree', 'list') == trees                                          # the worktree is gone
+
+def test_compare_checkouts_bad_ref():
+    res = subprocess.run([sys.executable, '-m', 'histogan_nb.cli', 'bench', '--preset', 'smoke', '--compare', 'no-such-ref'],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert res.returncode != 0 and "not a commit" in res.stdout + res.stderr, res.stdout + res.stderr

@@ -34,8 +34,10 @@ MUTANTS = {
     # 5. the penalty on the class logits instead of the source head
     'gp_on_logits_in_losses': ('07_losses.ipynb', "return out.source if hasattr(out, 'source') else out",
                                "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
-    'gp_on_logits_in_d_step': ('11_train.ipynb', "gp = penalty(src[2*n:], x_hat, t.lambda_gp)",
-                               "gp = penalty(logits[2*n:, 0], x_hat, t.lambda_gp)"),
+    'gp_on_logits_in_d_step': ('11_train.ipynb', "src_hat = penalty_pass_scores(gan, x_hat) if apart else src[2*n:]",
+                               "src_hat = penalty_pass_scores(gan, x_hat) if apart else logits[2*n:, 0]"),
+    'gp_on_logits_apart': ('11_train.ipynb', "return unwrap(gan.D)(x_hat).source.float()",
+                           "return unwrap(gan.D)(x_hat).logits[:, 0].float()"),
     # 6. >= instead of > in the selective mask
     'mask_not_strict': ('08_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
     # 7. a clamped instead of a truncated normal

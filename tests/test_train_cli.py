@@ -76,12 +76,14 @@ def test_resume_after_kill_equals_uninterrupted(tree, tmp_path):
     rows = (b/'log.csv').read_text().splitlines()
     assert len(rows) == 41 and [int(r.split(',')[0]) for r in rows[1:]] == list(range(1, 41))
 
-def test_ddp_two_cpu_processes(tmp_path):
+@pytest.mark.parametrize('apart', ['false', 'true'])   # the penalty's own pass goes round DDP's wrapper
+def test_ddp_two_cpu_processes(tmp_path, apart):
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
-                        str(ROOT/'tests'/'ddp_worker.py'), str(tmp_path)], capture_output=True, text=True, env=ENV, timeout=300)
+                        str(ROOT/'tests'/'ddp_worker.py'), str(tmp_path), f'runtime.penalty_apart={apart}'],
+                       capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     r0, r1 = torch.load(tmp_path/'rank0.pt', weights_only=True), torch.load(tmp_path/'rank1.pt', weights_only=True)
-    assert r0['world'] == r1['world'] == 2
+    assert r0['world'] == r1['world'] == 2 and r0['apart'] == (apart == 'true')
     for k in ('G', 'D', 'mlw'):
         for n in r0[k]: assert torch.equal(r0[k][n], r1[k][n]), f'{k}.{n} differs between ranks'
     # every D step: each rank took half of the global batch of 8, and the halves are disjoint

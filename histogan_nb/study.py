@@ -158,9 +158,11 @@ def headline(out, # runs: unified-s{k}/, d-alone-s{k}/, resnet34-s{k}.json (fini
     rn = {s: json.loads((out/f'resnet34-s{s}.json').read_text()) for s in seeds}
     q = cpu_quality(out/f'unified-s{seeds[0]}', rn[seeds[0]], n, d_alone=out/f'd-alone-s{seeds[0]}')
     if len(seeds) > 1:
-        q['per_seed'] = [dict(seed=s, test_auc_unified=head_test_metrics(out/f'unified-s{s}'/'best_cls.pt')[0]['auc'],
-                              test_auc_d_alone=head_test_metrics(out/f'd-alone-s{s}'/'best_cls.pt')[0]['auc'],
-                              test_auc_resnet34=rn[s]['auc']) for s in seeds]
+        auc = lambda run: head_test_metrics(out/run/'best_cls.pt')[0]['auc']   # the first seed's: from cpu_quality
+        q['per_seed'] = [dict(seed=seeds[0], test_auc_unified=q['test_auc_unified'],
+                              test_auc_d_alone=q['test_auc_d_alone'], test_auc_resnet34=rn[seeds[0]]['auc'])]
+        q['per_seed'] += [dict(seed=s, test_auc_unified=auc(f'unified-s{s}'), test_auc_d_alone=auc(f'd-alone-s{s}'),
+                               test_auc_resnet34=rn[s]['auc']) for s in seeds[1:]]
         for k in ('unified', 'd_alone', 'resnet34'):
             a = [r[f'test_auc_{k}'] for r in q['per_seed']]
             q[f'test_auc_{k}_mean'], q[f'test_auc_{k}_std'] = float(np.mean(a)), float(np.std(a, ddof=1))

@@ -1,4 +1,4 @@
-# The README's commands: `make smoke` (one minute), `make repro` (the kit's main job), `make test`, `make docs`.
+# The README's commands: `make smoke` (about 3 minutes), `make repro` (the kit's main job), `make test`, `make docs`.
 # Both create .venv once (idempotent: the stamp file is remade only when the settings change).
 SHELL := /bin/bash
 PY := .venv/bin/python
@@ -23,11 +23,11 @@ setup: .venv/.stamp
 test: setup
 	$(PY) -m pytest -q -n 2 --dist worksteal --durations=25 tests
 
-# the kit's main job: Tables I-II and Figs. 2-3 by papermill (PRESET=cpu: about an hour on 2 cores)
+# the kit's main job: Tables I-II and Figs. 2-3 by papermill (PRESET=cpu: about 100 minutes on 2 cores)
 repro: setup
 	$(PY) -m histogan_nb.cli repro --preset $(PRESET) --data $(DATA) --out $(OUT) --seeds $(SEEDS) --jobs $(JOBS)
 
-# the one-minute start: the four reproduction notebooks at the smoke preset (generated data)
+# the first run: the four reproduction notebooks at the smoke preset (generated data, about 3 minutes)
 smoke: setup
 	$(PY) -m histogan_nb.cli repro --preset smoke --out runs/smoke
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_bench.ipynb #7545a943
 from __future__ import annotations
-import contextlib, copy, json, math, os, platform, resource, statistics, subprocess, sys, tempfile, time
+import contextlib, copy, csv, json, math, os, platform, resource, statistics, subprocess, sys, tempfile, time
 from contextlib import contextmanager
 import torch.nn.functional as F
 from pathlib import Path
@@ -19,7 +19,7 @@ from .train import make_gan, train_step, d_step, g_step
 # %% auto #0
 __all__ = ['BF16_PEAK', 'STEP_TIMER', 'random_batches', 'timed', 'device_peak', 'step_flops', 'peak_memory_mb', 'bench_train',
            'bench_inference', 'format_bench', 'run_bench', 'compare_checkouts', 'plain_patch_embed', 'short_run',
-           'compare_runs']
+           'compare_runs', 'proc_sample', 'soak']
 
 # %% ../nbs/14_bench.ipynb #4e5646ec
 def random_batches(p: Preset, n: int = 512, seed: int = 0) -> RealBatches:
@@ -234,3 +234,27 @@ def compare_runs(a: list, b: list, rtol: float = 1e-4, atol: float = 1e-5):
         for k in x:
             if not math.isclose(x[k], y[k], rel_tol=rtol, abs_tol=atol):
                 raise AssertionError(f"step {i}: {k} = {x[k]!r} (fast) vs {y[k]!r} (plain)")
+
+# %% ../nbs/14_bench.ipynb #2ff9d715
+def proc_sample(pid: int) -> dict:
+    "Resident memory (MB), open file descriptors and CPU seconds of process `pid`, from /proc (Linux only)."
+    status = Path(f'/proc/{pid}/status').read_text()
+    rss_kb = int(next(l.split()[1] for l in status.splitlines() if l.startswith('VmRSS:')))
+    ticks = os.sysconf('SC_CLK_TCK')
+    utime, stime = map(int, Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[11:13])
+    return dict(rss_mb=rss_kb/1024, fds=len(os.listdir(f'/proc/{pid}/fd')), cpu_s=(utime + stime)/ticks)
+
+def soak(cmd: list, # the command to watch as a list of words, e.g. a `histogan train ...` command line
+         out_csv, # one row per sample: wall_s, cpu_s, rss_mb, fds
+         every_s: float = 60.0, **popen_kw) -> int:
+    "Run `cmd`, sampling its memory and open files every `every_s` seconds until it exits; its exit status."
+    if not Path('/proc/self/status').exists(): raise RuntimeError('soak reads /proc: it needs Linux')
+    pr, t0 = subprocess.Popen(cmd, **popen_kw), time.time()
+    with open(out_csv, 'w', newline='') as f:
+        w = csv.DictWriter(f, ['wall_s', 'cpu_s', 'rss_mb', 'fds']); w.writeheader()
+        while pr.poll() is None:
+            try: w.writerow(dict(wall_s=round(time.time() - t0, 1), **proc_sample(pr.pid))); f.flush()
+            except (FileNotFoundError, ProcessLookupError, StopIteration): break      # it exited while being read
+            try: pr.wait(every_s)
+            except subprocess.TimeoutExpired: pass
+    return pr.wait()

@@ -63,6 +63,7 @@ class ModelConfig:
     # remedies for block seams (04_generator, 05_discriminator); each default is the paper
     g_upsample: str = 'pixel_shuffle'     # stages 2-4: 'pixel_shuffle' (paper) or 'bilinear' (x2, then Linear C -> C/4)
     g_noise: bool = False                 # per-token noise with a learned per-channel strength (0 at the start)
+    g_shift: bool = False                 # every second windowed encoder of G shifts its windows by half a window (Swin)
     d_overlap: bool = False               # D's patch embeddings overlap their neighbours by p/2 on each side
     @property
     def z_dim(self) -> int: return 5*self.z_chunk
@@ -132,6 +133,7 @@ class RuntimeConfig:
     ckpt_every: int = 50                  # G steps between checkpoints
     log_every: int = 10                   # G steps between host syncs for logging
     penalty_apart: bool = False           # D's penalty on a pass of its own (cheaper double backward; same maths)
+    snapshot_minutes: Optional[float] = None   # keep the evaluation weights every this many budget minutes (11_train)
 
 # %% ../nbs/00_config.ipynb #9b88d3c8
 SECTIONS = {'data': DataConfig, 'model': ModelConfig, 'train': TrainConfig, 'clf': ClassifierConfig,
@@ -175,7 +177,8 @@ def _smoke():
 def _cpu():   # recipe: `17_recipe_study`; class head: `17a_class_head_study`'s remedies; 24 CPU minutes, one core
     return Preset('cpu', DataConfig(),
                   ModelConfig(image_size=32, z_chunk=16, g_dim=512, g_depth=(1, 1, 1, 1), g_heads=(4, 4, 2, 1),
-                              g_windows=(0, 0, 8, 8), d_dim=64, d_patch=4, d_heads=4),
+                              g_windows=(0, 0, 8, 8), d_dim=64, d_patch=4, d_heads=4,
+                              g_noise=True),                       # 17b_seam_study: drew best at equal CPU time
                   TrainConfig(batch_size=32, n_critic=2, lr_d=2e-4, gp_every=1, epochs=20.0, max_minutes=24.0,
                               ema=0.999, s_min=-1.0, eval_every=125, fid_images=128,
                               source_loss='ns-r1', lambda_gp=0.1, cls_ema=0.998),   # the steady class head
@@ -219,6 +222,7 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
     'data': dict(crop=_one_of('center_crop', 'resize')),
     'model': dict(image_size=_int(8), num_classes=_int(2), z_chunk=_int(1), g_dim=_int(1), d_dim=_int(1), d_patch=_int(1),
                   g_upsample=_one_of('pixel_shuffle', 'bilinear'), g_noise=(lambda v: isinstance(v, bool), 'True or False'),
+                  g_shift=(lambda v: isinstance(v, bool), 'True or False'),
                   d_overlap=(lambda v: isinstance(v, bool), 'True or False')),
     'train': dict(batch_size=_int(1), n_critic=_int(1), lr_g=POSITIVE, lr_d=POSITIVE,
                   betas=(lambda v: isinstance(v, tuple) and len(v) == 2 and all(map(_unit, v)), 'a pair of numbers in [0, 1), e.g. 0.0,0.99'),
@@ -237,7 +241,8 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
                 eval_every=_int(0), stem=_one_of('imagenet', 'small')),
     'repro': dict(seeds=_int(1), syn_ratio=(lambda v: _pos(v) or v == 0, 'a number >= 0')),
     'runtime': dict(threads=_int(0), ckpt_every=_int(0), log_every=_int(0),
-                    penalty_apart=(lambda v: isinstance(v, bool), 'True or False')),
+                    penalty_apart=(lambda v: isinstance(v, bool), 'True or False'),
+                    snapshot_minutes=(lambda v: v is None or POSITIVE[0](v), 'None or a positive number of minutes')),
 }
 
 def check_config(p: Preset) -> Preset:

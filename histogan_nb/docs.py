@@ -11,8 +11,8 @@ from typing import Optional, Sequence
 from .config import repo_root, write_atomic, REPRO_NOTEBOOKS
 
 # %% auto #0
-__all__ = ['SKIP_FLAGS', 'MATHJAX_JS', 'SITE_CSS', 'TEMPLATE', 'site_pages', 'directives', 'inline_figures', 'execute',
-           'for_reading', 'page_title', 'site_links', 'readme_notebook', 'build_site', 'main']
+__all__ = ['SKIP_FLAGS', 'MATHJAX_JS', 'SITE_CSS', 'TEMPLATE', 'HOW_TO_READ', 'site_pages', 'directives', 'inline_figures',
+           'execute', 'docstrings', 'for_reading', 'page_title', 'site_links', 'readme_notebook', 'build_site', 'main']
 
 # %% ../nbs/18_docs.ipynb #047a322c
 SKIP_FLAGS = ('slow', 'gpu')   # as in `make test`: these cells are not run for the site (their source is shown)
@@ -60,11 +60,13 @@ def execute(path: Path, # a notebook
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
+    from histogan_nb.runtime import ipc_kernel_manager   # here: the site's other pages need no torch
     nb = nbformat.read(path, as_version=4)
     held = {i: (c.source, why) for i, c in enumerate(nb.cells) if c.cell_type == 'code' and (why := _skipped(c))}
     for i in held: nb.cells[i].source = ''
     try:
-        with inline_figures(): NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources={'metadata': {'path': str(path.parent)}}).execute()
+        with inline_figures(): NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, kernel_manager_class=ipc_kernel_manager(),
+                                             resources={'metadata': {'path': str(path.parent)}}).execute()
     except CellExecutionError as e:
         raise RuntimeError(f"{path.name} failed while building the site: {str(e).strip().splitlines()[-1]}") from None
     for i, (src, why) in held.items():
@@ -72,15 +74,28 @@ def execute(path: Path, # a notebook
         nb.cells[i].outputs = [nbformat.v4.new_output('stream', name='stdout', text=f'(not run for the site: {why})\n')]
     return nb
 
+def docstrings(source: str) -> str:
+    "Markdown listing the docstrings of a cell's top-level functions and classes ('' if none), LaTeX left to MathJax."
+    import ast
+    try: tree = ast.parse(source)
+    except SyntaxError: return ''
+    docs = [(n.name, ast.get_docstring(n)) for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and ast.get_docstring(n)]
+    return '\n'.join(f'- **`{name}`**: {doc}' for name, doc in docs)
+
 def for_reading(nb):
-    "`nb` as a reader sees it: `#| hide` cells and empty cells dropped, nbdev's `#|` lines removed from the code."
+    "`nb` as a reader sees it: `#| hide` and empty cells dropped, `#|` lines removed, exported docstrings typeset."
+    import nbformat
     cells = []
     for c in nb.cells:
+        doc = ''
         if c.cell_type == 'code':
             if 'hide' in directives(c.source) or 'default_exp' in directives(c.source) and not c.outputs: continue
+            if 'export' in directives(c.source): doc = docstrings(c.source)
             c.source = '\n'.join(l for l in c.source.splitlines() if not re.match(r'^\s*#\|', l)).strip('\n')
             if not c.source.strip() and not c.outputs: continue
         cells.append(c)
+        if doc: cells.append(nbformat.v4.new_markdown_cell(doc))   # the code shows them escaped; here they read as text
     nb.cells = cells
     return nb
 
@@ -100,6 +115,8 @@ nav.site-nav h4 { margin: 14px 0 4px; font-size: 12px; text-transform: uppercase
 nav.site-nav a { display: block; padding: 2px 6px; color: #234; text-decoration: none; border-radius: 3px; }
 nav.site-nav a.here { background: #dde6f3; font-weight: 600; }
 main { margin-left: 270px !important; max-width: 1100px; padding: 0 16px; }
+.jp-InputArea-editor pre, .jp-OutputArea-output pre { white-space: pre-wrap; overflow-wrap: anywhere; }  /* wrap, not cut */
+.jp-InputArea-editor, .jp-OutputArea-output { overflow-x: auto; }
 """
 
 TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -151,10 +168,18 @@ def site_links(text: str) -> str:
     return re.sub(r'\]\((?:\.\./)?(?:nbs/)?(?:(exercises|repro)/)?(\d\w*|fig\d|table\d)\.ipynb\)',
                   lambda m: f"]({prefix.get(m[1], '')}{m[2]}.html)", text)
 
+HOW_TO_READ = """> **How to read this site.** The sidebar lists every page in reading order: the *Library* notebooks `00_config`
+> to `18_docs` (each builds on the ones before it), the *Exercises* (the student version: tasks, not run here) and the
+> *Reproduction* notebooks. Each page is a notebook executed at the `smoke` preset (tiny models, generated data): code
+> first, its output below; cells that say *not run for the site* are the long studies. Under each exported code cell,
+> its functions' docstrings are shown as text. To run a page yourself, open the same notebook in JupyterLab
+> (*Your first hour* below)."""
+
 def readme_notebook(root: Path):
-    "The README as a one-cell notebook (the site's index), its links pointed at the site's pages."
+    "The site's index: how to read the site, then the README, its links pointed at the site's pages."
     import nbformat
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(site_links((root/'README.md').read_text()))])
+    title, _, body = site_links((root/'README.md').read_text()).partition('\n')   # the note goes under the title
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f'{title}\n\n{HOW_TO_READ}\n{body}')])
     nb.metadata['title'] = 'histogan_nb'
     return nb
 

@@ -12,8 +12,8 @@ from .vit import Encoder, check_window, valid_windows, init_vit_weights
 from .class_projection import ClassProjection, split_z, cond
 
 # %% auto #0
-__all__ = ['g_stage_dims', 'g_stage_sizes', 'check_generator_config', 'to_map', 'to_tokens', 'upsample', 'GeneratorStage',
-           'Generator']
+__all__ = ['g_stage_dims', 'g_stage_sizes', 'g_window_shifts', 'check_generator_config', 'to_map', 'to_tokens', 'upsample',
+           'GeneratorStage', 'Generator']
 
 # %% ../nbs/04_generator.ipynb #77e02894
 def g_stage_dims(cfg: ModelConfig) -> list:
@@ -23,6 +23,17 @@ def g_stage_dims(cfg: ModelConfig) -> list:
 def g_stage_sizes(cfg: ModelConfig) -> list:
     "Side of the token map after each generator stage: S/8, S/4, S/2, S."
     return [cfg.image_size // 2**(3 - k) for k in range(4)]
+
+def g_window_shifts(cfg: ModelConfig) -> list:
+    "Per stage, each encoder's window shift: with `g_shift`, every second windowed encoder (counted across stages) by w/2."
+    out, n = [], 0
+    for depth, w in zip(cfg.g_depth, cfg.g_windows):
+        shifts = []
+        for _ in range(depth):
+            n += bool(w)
+            shifts.append(w // 2 if cfg.g_shift and w and n % 2 == 0 else 0)
+        out.append(tuple(shifts))
+    return out
 
 def check_generator_config(cfg: ModelConfig):
     "Raise a ValueError naming the field and the problem if G cannot be built from `cfg`."
@@ -68,6 +79,7 @@ class GeneratorStage(nn.Module):
                  depth: int, heads: int, window: int, mlp_ratio: float, # encoder settings
                  cond_dim: int = 0, # width of [c, z_k]; 0 = no class projection
                  noise: bool = False, # per-token noise, strength learned per channel from 0
+                 shifts: tuple = (), # per encoder: roll its windows by this many tokens (default: none)
                 ):
         super().__init__()
         self.mode = mode
@@ -77,7 +89,8 @@ class GeneratorStage(nn.Module):
         self.noise = nn.Parameter(torch.zeros(dim)) if noise else None
         self.pos = nn.Parameter(torch.zeros(1, size*size, dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
-        self.blocks = nn.ModuleList(Encoder(dim, heads, mlp_ratio, window) for _ in range(depth))
+        shifts = tuple(shifts) or (0,)*depth
+        self.blocks = nn.ModuleList(Encoder(dim, heads, mlp_ratio, window, s) for s in shifts)
 
     def forward(self, x: torch.Tensor, # tokens (N, H*W, in_dim)
                 hw: tuple, # (H, W)
@@ -102,10 +115,11 @@ class Generator(nn.Module):
         self.h0 = cfg.image_size // 16
         self.input = nn.Linear(K + (cfg.z_chunk if self.use_cp else cfg.z_dim), self.h0*self.h0*C)
         cond_dim = K + cfg.z_chunk if self.use_cp else 0
-        in_dims = [C] + dims[:3]
+        in_dims, shifts = [C] + dims[:3], g_window_shifts(cfg)
         self.blocks = nn.ModuleList(
             GeneratorStage(in_dims[k], 'bicubic' if k == 0 else cfg.g_upsample, sizes[k], cfg.g_depth[k],
-                           cfg.g_heads[k], cfg.g_windows[k], cfg.mlp_ratio, cond_dim, cfg.g_noise) for k in range(4))
+                           cfg.g_heads[k], cfg.g_windows[k], cfg.mlp_ratio, cond_dim, cfg.g_noise, shifts[k])
+            for k in range(4))
         self.to_rgb = nn.Linear(dims[3], 3)
         self.apply(init_vit_weights)
 

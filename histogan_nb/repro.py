@@ -16,6 +16,7 @@ import torch
 from .config import (Preset, preset, apply_overrides, repo_root, default_data_path, get_device, write_atomic,
                                 markdown_table, REPRO_NOTEBOOKS)
 from .data import load_splits
+from .runtime import ipc_kernel_manager
 from .metrics import (classification_metrics, mean_std, mean_std_values, fid_reference, InceptionFeatures,
                                  test_metrics_at_threshold, youden_threshold)
 from .train import fit, load_models, predict, generate, toy_data, is_finished, best_checkpoint as run_checkpoint
@@ -112,6 +113,7 @@ def load_data(p: Preset, data: Optional[str] = None) -> tuple:
 
 # %% ../nbs/15_repro.ipynb #111a79cd
 def _stderr_log() -> bool: return os.environ.get('HISTOGAN_REPRO_LOG', '') == '1'
+def _t0() -> float: return float(os.environ.get('HISTOGAN_REPRO_T0') or time.time())   # the runner's clock, if any
 
 @dataclass
 class Repro:
@@ -122,14 +124,25 @@ class Repro:
     seeds: list
     out: Path
     device: str = 'auto'
-    t0: float = field(default_factory=time.perf_counter)
+    t0: float = field(default_factory=_t0)
 
     def run_config(self, variant: str = 'full', seed: int = 0) -> Preset:
         return run_config(self.preset_name, variant, seed, self.device)
 
+    @property
+    def caveat(self) -> str:
+        "What every smoke-preset table and figure says of itself ('' at the presets whose numbers mean something)."
+        smoke, toy = self.preset_name == 'smoke', self.data_label.startswith('toy')
+        if not (smoke or toy): return ''
+        return f"{'smoke preset' if smoke else 'preset ' + self.preset_name}: {'generated toy data, ' if toy else ''}numbers mean nothing"
+
+    def paper(self, numbers: dict) -> Optional[dict]:
+        "The paper's numbers to print beside ours, or None at the smoke preset (toy numbers beside the paper's mislead)."
+        return None if self.caveat else numbers
+
     def log(self, msg: str):
         "One progress line with the elapsed time: in the notebook and, under the runner, on the terminal."
-        line = f"[{time.perf_counter() - self.t0:7.1f} s] {msg}"
+        line = f"[{time.time() - self.t0:7.1f} s] {msg}"
         print(line, file=sys.__stderr__ if _stderr_log() else sys.stdout, flush=True)   # the kernel's stderr reaches the runner's terminal
         with open(self.out/'progress.log', 'a') as f: f.write(time.strftime('%H:%M:%S ') + line + '\n')
 
@@ -226,16 +239,17 @@ def baseline(R: Repro, arch: str, with_synthetic: bool, seed: int) -> dict:
 
 # %% ../nbs/15_repro.ipynb #2a9960e5
 def table_rows(rows: dict, # {row name: [metrics dict per seed]}
-               paper: dict, # {row name: (paper's 4 values)}; rows absent here get '–'
+               paper: Optional[dict], # {row name: (paper's 4 values)}; rows absent here get '–'; None: no paper columns
               ):
-    "A DataFrame: per row, each metric's 'mean ± std' beside the paper's value."
+    "A DataFrame: per row, each metric's 'mean ± std' beside the paper's value (when `paper` is given)."
     import pandas as pd
     recs = []
     for name, runs in rows.items():
         ours = mean_std([{k: r[k] for k in METRICS} for r in runs]) if runs else {k: '–' for k in METRICS}
         rec = {'Method': name, 'seeds': len(runs)}
-        for k, col, pv in zip(METRICS, COLUMNS, paper.get(name, ('–',)*4)):
-            rec[col], rec[f'{col} (paper)'] = ours[k], pv
+        for k, col, pv in zip(METRICS, COLUMNS, (paper or {}).get(name, ('–',)*4)):
+            rec[col] = ours[k]
+            if paper is not None: rec[f'{col} (paper)'] = pv
         recs.append(rec)
     return pd.DataFrame(recs)
 
@@ -295,6 +309,14 @@ def notebooks_dir() -> Path:
     d = repo_root()/'nbs'/'repro'
     if not (d/'table1.ipynb').exists(): raise FileNotFoundError(f"reproduction notebooks not found under {d}")
     return d
+
+def _no_machine_paths(executed: Path):
+    "papermill records where the notebook came from and went: as paths in the repository and in `out`."
+    nb = json.loads(executed.read_text())
+    pm_meta = nb.get('metadata', {}).get('papermill', {})
+    if pm_meta:
+        pm_meta.update(input_path=f'nbs/repro/{executed.name}', output_path=executed.name)
+        write_atomic(executed, json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
 
 def git_commit() -> str:
     try: return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo_root(), capture_output=True, text=True,
@@ -412,8 +434,10 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
                 seeds=n_seeds, commit=git_commit(), machine=machine_info(device), started=time.strftime('%Y-%m-%dT%H:%M:%S'),
                 overrides=REPRO_OVERRIDES[preset_name], variants=VARIANTS, stages={}, status='running')
     _write_run_json(out, info)
-    os.environ['HISTOGAN_REPRO_LOG'] = '1'
-    t_all = time.perf_counter()
+    rel = lambda d: os.path.relpath(d, out) if d not in (None, 'toy') else d
+    nb_params = {**params, 'out': '.', 'data': rel(params['data'])}   # the notebooks run in `out`: no machine paths
+    t_all = time.time()                        # one clock: the notebooks' progress lines count from here too
+    os.environ.update(HISTOGAN_REPRO_LOG='1', HISTOGAN_REPRO_T0=repr(t_all))
     try:
         if jobs > 1:
             print(f"repro {preset_name}: training the runs on {jobs} processes first (`prefetch`) ...", flush=True)
@@ -422,25 +446,27 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
             except Exception as e:
                 info.update(status='failed', failed=dict(stage='prefetch', error=f"{type(e).__name__}: {e}"))
                 raise ReproError(f"a prefetch job failed: {type(e).__name__}: {e} (finished runs stay in {out})") from e
-            info['prefetch']['wall_s'] = time.perf_counter() - t_all
+            info['prefetch']['wall_s'] = time.time() - t_all
             _write_run_json(out, info)
         for i, name in enumerate(notebooks, 1):
-            print(f"[{time.perf_counter() - t_all:7.1f} s] repro {preset_name}: notebook {i}/{len(notebooks)} {name} ...", flush=True)
+            print(f"[{time.time() - t_all:7.1f} s] repro {preset_name}: notebook {i}/{len(notebooks)} {name} ...", flush=True)
             t0 = time.perf_counter()
             try:
-                pm.execute_notebook(str(src/f'{name}.ipynb'), str(out/f'{name}.ipynb'), parameters=params,
-                                    kernel_name=kernel, language='python', progress_bar=False, cwd=str(out))
+                pm.execute_notebook(str(src/f'{name}.ipynb'), str(out/f'{name}.ipynb'), parameters=nb_params,
+                                    kernel_name=kernel, language='python', progress_bar=False, cwd=str(out),
+                                    kernel_manager_class=ipc_kernel_manager())
             except pm.PapermillExecutionError as e:
                 info['stages'][name] = dict(wall_s=time.perf_counter() - t0, status='failed')
                 info.update(status='failed', failed=dict(notebook=name, cell=e.exec_count, error=f"{e.ename}: {e.evalue}"))
                 raise ReproError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
                                  f"(executed notebook: {out/f'{name}.ipynb'})") from None
+            _no_machine_paths(out/f'{name}.ipynb')
             info['stages'][name] = dict(wall_s=time.perf_counter() - t0, status='ok')
-            print(f"[{time.perf_counter() - t_all:7.1f} s] repro {preset_name}: {name} done in {info['stages'][name]['wall_s']:.0f} s", flush=True)
+            print(f"[{time.time() - t_all:7.1f} s] repro {preset_name}: {name} done in {info['stages'][name]['wall_s']:.0f} s", flush=True)
             _write_run_json(out, info)
         info['status'] = 'ok'
     finally:
-        os.environ.pop('HISTOGAN_REPRO_LOG', None)
-        info['wall_s'] = time.perf_counter() - t_all
+        for k in ('HISTOGAN_REPRO_LOG', 'HISTOGAN_REPRO_T0'): os.environ.pop(k, None)
+        info['wall_s'] = time.time() - t_all
         _write_run_json(out, info)
     return info

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_runtime.ipynb #dd59fe32
 from __future__ import annotations
-import contextlib, csv, io, math, os, sys, time
+import contextlib, csv, functools, io, math, os, sys, tempfile, time, uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -17,8 +17,8 @@ if sys.platform != 'win32': import resource
 
 # %% auto #0
 __all__ = ['Dist', 'init_distributed', 'RealBatches', 'unwrap', 'set_threads', 'autocast', 'predict_batches', 'cpu_seconds',
-           'sync', 'Clock', 'StageTimer', 'NonFiniteLossError', 'nonfinite_entries', 'check_finite', 'atomic_save',
-           'load_checkpoint', 'FolderLock', 'one_writer', 'StepLog']
+           'sync', 'Clock', 'StageTimer', 'ipc_kernel_manager', 'NonFiniteLossError', 'nonfinite_entries',
+           'check_finite', 'atomic_save', 'load_checkpoint', 'FolderLock', 'one_writer', 'StepLog']
 
 # %% ../nbs/10_runtime.ipynb #db643be0
 @dataclass
@@ -86,11 +86,13 @@ def predict_batches(model: nn.Module, # a classifier, or D
                     images, # uint8 (N, 3, S, S), or floats in [-1, 1]
                     batch_size: int = 256, device=None, # default: where the model's weights are
                     logits: Callable = lambda out: out, # the class logits in the model's output (D: `lambda o: o.logits`)
+                    softmax: bool = True, # False: `logits(out)` as it is (e.g. D's source score, `lambda o: o.source`)
                    ) -> torch.Tensor:
-    "Softmax class probabilities of `images` in eval mode, batch by batch, as an (N, K) float CPU tensor."
+    "Softmax class probabilities (or raw outputs) of `images` in eval mode, batch by batch, as a float CPU tensor."
     model = unwrap(model); device = device or next(model.parameters()).device
     was_training = model.training; model.eval()
-    try: out = [logits(model(as_model_range(images[i:i + batch_size], device))).float().softmax(-1).cpu()
+    act = (lambda t: t.softmax(-1)) if softmax else (lambda t: t)
+    try: out = [act(logits(model(as_model_range(images[i:i + batch_size], device))).float()).cpu()
                 for i in range(0, len(images), batch_size)]
     finally: model.train(was_training)
     return torch.cat(out) if out else torch.empty(0, 2)
@@ -150,6 +152,18 @@ class StageTimer:
     def total(self) -> dict:
         "Sum over stages."
         return {k: sum(s[k] for s in self.stages.values()) for k in ('wall_s', 'cpu_s', 'gpu_s')}
+
+# %% ../nbs/10_runtime.ipynb #e0e35b8e
+@functools.lru_cache(None)
+def ipc_kernel_manager() -> type:
+    "A Jupyter kernel manager class whose kernels talk over IPC sockets (pass as `kernel_manager_class`)."
+    from jupyter_client.manager import AsyncKernelManager
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.transport = 'ipc'   # sockets as files: an absolute path, since the kernel may start in another folder
+            self.ip = os.path.join(tempfile.gettempdir(), f'histogan-kernel-{uuid.uuid4().hex[:12]}')
+    return IPCKernelManager
 
 # %% ../nbs/10_runtime.ipynb #79293484
 class NonFiniteLossError(RuntimeError):

@@ -33,8 +33,8 @@ __all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'RUN_FILES', 'd_step', 'penalty_pas
            'generate', 'evaluate', 'best_checkpoint', 'state_dict', 'check_compatible', 'restore',
            'preset_from_checkpoint', 'load_models', 'total_steps', 'fid_cache_key', 'make_fid_evaluator',
            'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run', 'Callback', 'LogLosses', 'Evaluate',
-           'Checkpoint', 'fit', 'Interrupted', 'stop_on_signals', 'summarize', 'is_finished', 'toy_data', 'read_log',
-           'smooth', 'plot_losses', 'score_run']
+           'Checkpoint', 'Snapshots', 'fit', 'Interrupted', 'stop_on_signals', 'summarize', 'is_finished', 'toy_data',
+           'read_log', 'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/11_train.ipynb #61fb5ef8
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -362,7 +362,15 @@ class Run:
         return cpu if self.gan.device.type == 'cpu' else wall
     def is_last(self) -> bool:
         mm = self.p.train.max_minutes
-        return self.gan.step >= self.total or (mm is not None and self.spent_s() >= 60*mm) or self.stop_signal is not None
+        return self.agree(self.gan.step >= self.total or (mm is not None and self.spent_s() >= 60*mm)
+                          or self.stop_signal is not None)
+    def agree(self, last: bool) -> bool:
+        "DDP: every rank stops at the same step, when the first reaches its budget or gets a signal (else a hang)."
+        if self.gan.dist.world == 1: return last
+        t = torch.tensor([float(last), float(self.stop_signal or 0)], device=self.gan.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        if t[1] > 0 and self.stop_signal is None: self.stop_signal = int(t[1])   # a signal to one rank stops all
+        return bool(t[0])
     def due(self, every: Optional[int]) -> bool:
         "Is a cadence of `every` steps due now? On the last step too, unless a signal stops the run (no evaluation then)."
         return bool(every) and (self.gan.step % every == 0 or (self.last and self.stop_signal is None))
@@ -444,13 +452,30 @@ class Checkpoint(Callback):
         if run.due(run.p.runtime.ckpt_every) and not run.last: self.save(run)     # the last step's save is after_fit's
     def after_fit(self, run): self.save(run)
 
+# %% ../nbs/11_train.ipynb #f31744df
+class Snapshots(Callback):
+    "Every `runtime.snapshot_minutes` of budget time: the evaluation weights to `snapshots/{minutes:07.2f}min.pt` (rank 0)."
+    def __init__(self, run: Run):
+        self.every = 60*run.p.runtime.snapshot_minutes
+        self.done = int(run.spent_s() // self.every)       # on resume: the snapshots already written
+    def after_step(self, run, logs):
+        k = int(run.spent_s() // self.every)
+        if k <= self.done or not run.gan.dist.main: return
+        self.done, gan = k, run.gan
+        with run.clock.paused():
+            (run.out/'snapshots').mkdir(exist_ok=True)
+            atomic_save(dict(G=gan.G_eval.state_dict(), D=gan.D_eval.state_dict(), mlw=gan.mlw.state_dict(),
+                             step=gan.step, preset=gan.preset.to_dict(), metrics={}, budget_s=run.spent_s()),
+                        run.out/'snapshots'/f'{k*self.every/60:07.2f}min.pt')
+
 # %% ../nbs/11_train.ipynb #225b1e78
 def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbacks: tuple = (),
         data: Optional[dict] = None) -> dict:
     "Train preset `p` with Algorithm 1, writing checkpoints, logs and a summary to `out_dir`."
     with one_writer(out_dir):                                                     # one process per folder
         run = start_run(p, out_dir, resume, data)
-        cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *callbacks]
+        snaps = [Snapshots(run)] if p.runtime.snapshot_minutes else []
+        cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *snaps, *callbacks]
         run.clock.start()
         with stop_on_signals(run):
             while not run.last:
@@ -528,11 +553,16 @@ def plot_losses(logs: dict, smooth_k: int = 0, title: str = ''):
               ('l2', r'$\mathcal{L}_2$ (fake CE, kept samples)'), ('s1', r'$s_1$ or $\sigma_1$'), ('s2', r'$s_2$ or $\sigma_2$'),
               ('kept', 'kept fraction (SA)'), ('g_loss', 'G loss')]
     fig, axes = plt.subplots(2, 4, figsize=(16, 6.5))
-    for name, lg in logs.items():
+    from matplotlib.ticker import MaxNLocator
+    styles = [dict(ls='-', marker='o'), dict(ls='--', marker='s'), dict(ls=':', marker='^'), dict(ls='-.', marker='d')]
+    for (name, lg), st in zip(logs.items(), styles*len(logs)):   # line style and marker: curves on top stay visible
         lg = read_log(lg) if not isinstance(lg, dict) else lg
         k = smooth_k or max(1, len(lg['step'])//50)
         for ax, (key, label) in zip(axes.flat, panels):
-            ax.plot(lg['step'], smooth(lg[key], k), label=name); ax.set_title(label, fontsize=10)
+            ax.plot(lg['step'], smooth(lg[key], k), label=name, markevery=max(1, len(lg['step'])//10),
+                    ms=4, mfc='none', **st)
+            ax.set_title(label, fontsize=10)
+    for ax in axes.flat: ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # G steps are whole
     for ax in axes[1]: ax.set_xlabel('G step')
     axes.flat[0].legend(); fig.suptitle(title); fig.tight_layout()
     return fig

@@ -94,9 +94,10 @@ class Encoder(nn.Module):
                  heads: int, # attention heads
                  mlp_ratio: float = 4., # MLP hidden width / token width
                  window: int = 0, # grid-attention window side (0 = full attention)
+                 shift: int = 0, # roll the map by this many tokens before cutting windows (Swin)
                 ):
         super().__init__()
-        self.window = window
+        self.window, self.shift = window, shift
         self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads)
         self.norm2, self.mlp = nn.LayerNorm(dim), MLP(dim, mlp_ratio)
 
@@ -104,8 +105,10 @@ class Encoder(nn.Module):
         "Full or windowed self-attention of (N, L, dim) tokens."
         if not self.window: return self.attn(x)
         (N, L, C), (H, W) = x.shape, _map_size(x.shape[1], hw)
-        win = window_partition(x.view(N, H, W, C), self.window)
-        return window_reverse(self.attn(win), self.window, H, W).view(N, L, C)
+        m, s = x.view(N, H, W, C), self.shift
+        if s: m = m.roll((-s, -s), (1, 2))          # cyclic: the map's far edges share a window
+        m = window_reverse(self.attn(window_partition(m, self.window)), self.window, H, W)
+        return (m.roll((s, s), (1, 2)) if s else m).reshape(N, L, C)
 
     def forward(self, x: torch.Tensor, # tokens (N, H*W, dim)
                 hw: tuple = None, # map size (H, W); needed for windows on a non-square map

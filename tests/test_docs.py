@@ -65,9 +65,16 @@ def test_docs_site_in_chromium(tmp_path, repro_out):
                 errors: document.querySelectorAll('mjx-merror').length,
                 rawTex: [...document.querySelectorAll('.jp-RenderedMarkdown')].some(e => /\\$\\$|\\\\frac|\\\\mathcal/.test(e.innerText)),
                 images: [...document.images].map(i => i.complete && i.naturalWidth > 0),
-                nav: document.querySelectorAll('nav.site-nav a').length})""")
+                nav: document.querySelectorAll('nav.site-nav a').length,
+                cut: [...document.querySelectorAll('.jp-InputArea-editor pre, .jp-OutputArea-output pre')].filter(e =>
+                       e.scrollWidth > e.clientWidth + 1 &&
+                       ![e, e.parentElement].some(x => ['auto', 'scroll'].includes(getComputedStyle(x).overflowX))).length,
+                docMath: [...document.querySelectorAll('.jp-RenderedMarkdown li')].filter(e =>
+                           e.innerText.startsWith('interpolate') && e.querySelector('mjx-container')).length})""")
             page.screenshot(path=str(shots/f'{name}.png'))
             assert seen['math'] > 0 and seen['errors'] == 0 and not seen['rawTex'], (name, seen)
             assert seen['images'] and all(seen['images']), (name, seen['images'])
             assert seen['nav'] == len(SHOWN), (name, seen['nav'])
+            assert seen['cut'] == 0, (name, 'code cut off at the right edge', seen['cut'])
+            if name == '07_losses': assert seen['docMath'] == 1, (name, 'docstring LaTeX not typeset')
     assert not outside, f'the site fetched from outside: {outside[:3]}'

@@ -45,8 +45,12 @@ MUTANTS = {
                        "if truncate: return truncated_normal((n, z_dim), tau, generator=generator, device=device)",
                        "if truncate: return torch.randn(n, z_dim, generator=generator, device=device).clamp(-tau, tau)"),
     # 8. grid attention without window_reverse (windows written back in window order)
-    'no_window_reverse': ('02_vit.ipynb', "return window_reverse(self.attn(win), self.window, H, W).view(N, L, C)",
-                          "return self.attn(win).reshape(N, L, C)"),
+    'no_window_reverse': ('02_vit.ipynb', "m = window_reverse(self.attn(window_partition(m, self.window)), self.window, H, W)",
+                          "m = self.attn(window_partition(m, self.window)).reshape(N, H, W, C)"),
+    # 8b. shifted windows that do not shift (02_vit), or a generator that does not pass the shift on (04_generator)
+    'shift_ignored': ('02_vit.ipynb', "m, s = x.view(N, H, W, C), self.shift", "m, s = x.view(N, H, W, C), 0"),
+    'g_shift_not_passed': ('04_generator.ipynb', "shifts.append(w // 2 if cfg.g_shift and w and n % 2 == 0 else 0)",
+                           "shifts.append(0)"),
     # 9. nearest instead of bicubic in generator stage 1
     'nearest_upsampling': ('04_generator.ipynb',
                            "m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)",

@@ -1,5 +1,5 @@
 "Integration tests of the `histogan` command line: train, resume after a kill, DDP on 2 CPU processes, sample, evaluate, classify, bad input."
-import contextlib, io, os, signal, subprocess, sys, time
+import contextlib, io, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import pytest
@@ -89,6 +89,15 @@ def test_ddp_two_cpu_processes(tmp_path, apart):
     # every D step: each rank took half of the global batch of 8, and the halves are disjoint
     assert r0['seen'].shape == r1['seen'].shape and r0['seen'].shape[1] == 4
     for a, b in zip(r0['seen'], r1['seen']): assert not set(a.tolist()) & set(b.tolist())
+
+def test_ddp_ranks_stop_together_on_a_signal_to_one(tmp_path):
+    "SIGTERM to rank 0 alone after step 3 of 10: both ranks stop after step 4 (the next agreement), nobody hangs."
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
+                        str(ROOT/'tests'/'ddp_worker.py'), str(tmp_path), 'sigterm_rank0_at=3'],
+                       capture_output=True, text=True, env=ENV, timeout=240)
+    assert r.returncode != 0, 'a stopped run must not exit 0'
+    stops = [json.loads((tmp_path/f'stopped{k}.json').read_text()) for k in (0, 1)]
+    assert stops[0] == stops[1] == dict(step=4, signal=int(signal.SIGTERM)), (stops, r.stderr[-2000:])
 
 def test_sample_evaluate_classify(trained, tree, tmp_path):
     histogan('sample', '--checkpoint', trained/'best_cls.pt', '--n', 6, '--tau', 0.7, '--out', tmp_path/'syn')

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from .config import markdown_table, save_figure, write_atomic
-from .data import load_split
+from .data import load_split, as_model_range
 from .generator import to_map
 from .metrics import seam_ratio
 from .runtime import predict_batches
@@ -48,8 +48,7 @@ def d_sees_blocks(D, # a discriminator (its source head f1 is read)
                   block: int = 4) -> dict:
     "f1 on real patches and on them pooled to blocks: the mean scores and the AUC of real against pooled."
     from sklearn.metrics import roc_auc_score
-    x = torch.as_tensor(images)
-    x = x.float()/127.5 - 1 if x.dtype == torch.uint8 else x.float()
+    x = as_model_range(images)                          # uint8 or floats, as D reads them
     src = lambda t: predict_batches(D, t, softmax=False, logits=lambda o: o.source)
     real, pooled = src(x), src(block_pool(x, block))
     y = np.r_[np.ones(len(real)), np.zeros(len(pooled))]

@@ -7,7 +7,7 @@
 The device machine gets only the working tree (64 MiB), so `pack` copies a class-balanced slice of the JPEG files
 (by default 8,000 train, 1,000 valid and 1,000 test patches) into a git-ignored folder that the device call carries.
 `run` trains with `histogan train` (checkpoints every `--ckpt-every` steps, `train.max_minutes` of wall time on a
-GPU), then scores the run with `histogan_nb.train.score_run`: FID of `--fid-n` class-balanced samples against the
+GPU), then scores the run with `histogan_nb.results.score_run`: FID of `--fid-n` class-balanced samples against the
 validation patches beside the real-vs-real floor (test vs validation at the same n), per-class FID, the class
 head's validation AUC, and a sample grid. Everything lands flat in `--out` (the device tool brings back at most 8
 files): `summary.json` (card, steps, minutes, steps/s, AUC, FID, floor), `log.csv`, `evals.csv`, `samples.png`.
@@ -41,7 +41,7 @@ def pack(src: Path, out: Path, n_train: int, n_valid: int, n_test: int, seed: in
 def run(data: Path, out: Path, preset: str, minutes: float, fid_n: int, ckpt_every: int, extra: list) -> dict:
     "Train `preset` on `data` for `minutes`, score it, and write the summary and its files flat into `out`."
     import torch
-    from histogan_nb.train import score_run
+    from histogan_nb.results import score_run
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out.parent/(out.name + '-run') if out.name else out/'run'
     sets = {'data.train_count': 'None', 'data.valid_count': 'None', 'data.test_count': 'None',

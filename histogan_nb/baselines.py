@@ -18,7 +18,7 @@ from .data import load_split, load_splits, to_model_range, from_model_range, wri
 from .selective import sample_latent, selective_mask
 from .metrics import classification_metrics, better, test_metrics_at_threshold
 from .runtime import RealBatches, Clock, StageTimer, predict_batches
-from .train import fit, load_models, best_checkpoint
+from .run import fit, load_models, best_checkpoint
 
 # %% auto #0
 __all__ = ['CLASSIFIERS', 'ChannelAttention', 'SpatialAttention', 'CBAM', 'resnet50_cbam', 'make_classifier', 'random_dihedral',
@@ -347,7 +347,7 @@ def run_two_stage(arch: str, # classifier of stage 2
                 unified={'unified_training': dict(timer.stages['1_train_generator'])})
 
 # %% ../nbs/12_baselines.ipynb #e484d109
-_TIME_COLUMNS = ('step_time',)   # the per-step seconds column of runtime.StepLog
+_TIME_COLUMNS = ('step_time',)   # the per-step seconds column of run.StepLog
 
 def unified_cost(path: Union[str, Path], # the unified run's `summary.json` or per-step `log.csv`
                  time_col: Optional[str] = None, # log column of per-step seconds (default: the first of _TIME_COLUMNS)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from .config import markdown_table, save_figure
 from .metrics import bootstrap_ci, mean_std_values
-from .train import best_checkpoint, read_log, is_finished
+from .run import best_checkpoint, is_finished
+from .results import read_log
 from .study import head_test_metrics
 
 # %% auto #0

@@ -12,8 +12,9 @@ import torch
 from .config import (PRESETS, REPRO_NOTEBOOKS as NOTEBOOKS, preset, get_device, atomic_path, write_atomic,
                                 save_figure, clean_stale_temps, DiskFullError)
 from .data import decode_image, fit_size, write_pcam_h5, open_dataset, image_grid, IMAGE_EXTS
-from .runtime import load_checkpoint, NonFiniteLossError
-from .train import fit, load_models, check_compatible, predict, generate, Interrupted
+from .run import load_checkpoint, NonFiniteLossError
+from .run import fit, load_models, check_compatible, Interrupted
+from .train import predict, generate
 
 # %% auto #0
 __all__ = ['COMMANDS', 'CLIError', 'out_dir', 'out_file', 'cmd_train', 'cmd_sample', 'cmd_evaluate', 'load_images_for',

@@ -133,7 +133,7 @@ class RuntimeConfig:
     ckpt_every: int = 50                  # G steps between checkpoints
     log_every: int = 10                   # G steps between host syncs for logging
     penalty_apart: bool = False           # D's penalty on a pass of its own (cheaper double backward; same maths)
-    snapshot_minutes: Optional[float] = None   # keep the evaluation weights every this many budget minutes (11_train)
+    snapshot_minutes: Optional[float] = None   # keep the evaluation weights every this many budget minutes (11a_run)
 
 # %% ../nbs/00_config.ipynb #9b88d3c8
 SECTIONS = {'data': DataConfig, 'model': ModelConfig, 'train': TrainConfig, 'clf': ClassifierConfig,

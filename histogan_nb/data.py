@@ -21,7 +21,8 @@ __all__ = ['SPLITS', 'IMAGE_EXTS', 'CROPS', 'PCAM_URL', 'PCAM_MD5', 'canonical_s
            'PCamH5', 'default_cache_dir', 'find_classes', 'list_files', 'decode_image', 'build_cache', 'PatchFolder',
            'subset_size', 'stratified_indices', 'check_size', 'fit_size', 'to_model_range', 'from_model_range',
            'as_model_range', 'PatchSet', 'open_dataset', 'load_split', 'load_splits', 'load_tensors', 'md5sum', 'fetch',
-           'gunzip', 'download_pcam', 'image_grid', 'example_grid', 'data_report', 'format_report', 'report_main']
+           'gunzip', 'download_pcam', 'toy_data', 'image_grid', 'example_grid', 'data_report', 'format_report',
+           'report_main']
 
 # %% ../nbs/01_data.ipynb #8f166cda
 SPLITS = ('train', 'valid', 'test')
@@ -447,6 +448,16 @@ def download_pcam(root: Union[str, Path],            # folder for the .h5 files 
             out.append(gunzip(gz, h5))
             if not keep_gz: gz.unlink()
     return out
+
+# %% ../nbs/01_data.ipynb #cb2a8422
+def toy_data(n: int = 64, size: int = 32, seed: int = 0) -> dict:
+    "Tiny in-memory splits for tests and demos: label-1 patches are brighter than label-0 patches."
+    g = torch.Generator().manual_seed(seed)
+    def split(m):
+        y = torch.arange(m) % 2
+        x = torch.randint(0, 160, (m, 3, size, size), generator=g) + 80*y.view(-1, 1, 1, 1)
+        return x.to(torch.uint8), y
+    return dict(train=split(n), valid=split(n//2))
 
 # %% ../nbs/01_data.ipynb #1c4b2c74
 def _mean_rgb(ds: Dataset, labels: np.ndarray, classes: list, block: int = 1024) -> dict:

@@ -72,10 +72,11 @@ class Discriminator(nn.Module):
         super().__init__()
         check_discriminator_config(cfg)
         self.cfg = cfg
-        C, p, S, enc = cfg.d_dim, cfg.d_patch, cfg.image_size, lambda: Encoder(cfg.d_dim, cfg.d_heads, cfg.mlp_ratio)
+        C, p, S = cfg.d_dim, cfg.d_patch, cfg.image_size
         self.embed = nn.ModuleList(PatchEmbed(p * 2**k, C, cfg.d_overlap) for k in range(3))   # E_p, E_2p, E_4p
         self.fuse = nn.ModuleList(nn.Linear(2*C, C) for _ in range(2))            # before stages 2 and 3
         self.pos = nn.ParameterList(nn.Parameter(torch.zeros(1, (S // (p * 2**k))**2, C)) for k in range(3))
+        enc = lambda: Encoder(cfg.d_dim, cfg.d_heads, cfg.mlp_ratio)
         self.stages = nn.ModuleList(nn.ModuleList(enc() for _ in range(cfg.d_depth[k])) for k in range(4))
         self.cls_token, self.src_token = nn.Parameter(torch.zeros(1, 1, C)), nn.Parameter(torch.zeros(1, 1, C))
         self.norm = nn.LayerNorm(C)

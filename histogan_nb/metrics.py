@@ -21,7 +21,7 @@ __all__ = ['FID_HELPER_FILE', 'classification_metrics', 'better', 'youden_thresh
            'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'fid_inception_blocks',
            'PytorchFIDInception', 'load_pytorch_fid_state_dict', 'torchscript_to_pytorch_fid', 'load_inception',
            'InceptionFeatures', 'extract_features', 'default_cache_dir', 'dataset_key', 'real_stats',
-           'balanced_indices', 'FIDEvaluator', 'fid_reference']
+           'balanced_indices', 'FIDEvaluator', 'fid_reference', 'fid_cache_key', 'make_fid_evaluator']
 
 # %% ../nbs/09_metrics.ipynb #4d22c70c
 def _check_binary(y_true, p1) -> tuple[np.ndarray, np.ndarray]:
@@ -477,3 +477,15 @@ def fid_reference(extractor: nn.Module, # images in [-1,1] -> (N,d)
         ff, fy = feats(floor_images, floor_labels, splits[1])
         ev.floor = ev.score_features(ff, fy)
     return ev
+
+# %% ../nbs/09_metrics.ipynb #e5bbcc6d
+def fid_cache_key(p) -> str:
+    "The key under which the real features of preset `p`'s data are cached (`real_stats`)."
+    d = p.data
+    return dataset_key(d.resolved_path(), p.model.image_size, d.crop, (d.valid_count, d.test_count), d.seed)
+
+def make_fid_evaluator(p, valid: tuple, floor: Optional[tuple] = None, cache: bool = False):
+    "FID/KID of generated vs a class-balanced draw of validation images (and the floor vs `floor` real images); None when fid_images = 0."
+    if not p.train.fid_images: return None
+    return fid_reference(InceptionFeatures(), *valid, p.train.fid_images, *(floor or (None, None)),
+                         cache_key=fid_cache_key(p) if cache else None, splits=('valid', 'test'))

@@ -19,7 +19,9 @@ from .data import load_splits
 from .runtime import ipc_kernel_manager
 from .metrics import (classification_metrics, mean_std, mean_std_values, fid_reference, InceptionFeatures,
                                  test_metrics_at_threshold, youden_threshold)
-from .train import fit, load_models, predict, generate, toy_data, is_finished, best_checkpoint as run_checkpoint
+from .run import fit, load_models, is_finished, best_checkpoint as run_checkpoint
+from .train import predict, generate
+from .data import toy_data
 from .baselines import (sample_class, write_synthetic_set, run_baseline, route_costs, unified_cost,
                                    two_stage_route)
 
@@ -178,7 +180,7 @@ def unified_run(R: Repro, variant: str, seed: int) -> dict:
     return s
 
 def best_checkpoint(R: Repro, variant: str, seed: int, kind: str = 'cls') -> Path:
-    "`train.best_checkpoint` of run (variant, seed): best_cls.pt, or best_fid.pt for kind 'fid'."
+    "`run.best_checkpoint` of run (variant, seed): best_cls.pt, or best_fid.pt for kind 'fid'."
     return run_checkpoint(run_dir(R, variant, seed), kind)
 
 def test_metrics(R: Repro, variant: str, seed: int) -> dict:

@@ -15,7 +15,8 @@ from .generator import to_map
 from .metrics import seam_ratio
 from .runtime import predict_batches
 from .selective import sample_latent
-from .train import load_models, generate
+from .run import load_models
+from .train import generate
 
 # %% auto #0
 __all__ = ['SEAM_BASE', 'SEAM_FIXES', 'stage_seams', 'block_pool', 'd_sees_blocks', 'second_seed', 'seam_report', 'seam_table',
@@ -106,7 +107,7 @@ def sample_rows(runs: list, # run folders (their last.pt) or checkpoint files (e
 # %% ../nbs/17b_seam_study.ipynb #a9923648
 def score_snapshots(run_dir, n: int = 512, reference: str = 'test') -> list:
     "FID/floor and seam ratios of each snapshot of a run (cached beside it), in time order."
-    from histogan_nb.train import score_run
+    from histogan_nb.results import score_run
     rows = []
     for f in sorted((Path(run_dir)/'snapshots').glob('*min.pt')):
         cache = f.with_name(f'{f.stem}_score_{reference}_{n}.json')

@@ -13,7 +13,9 @@ import torch
 from .config import write_atomic, apply_overrides, preset
 from .data import load_split
 from .metrics import classification_metrics, test_metrics_at_threshold
-from .train import score_run, load_models, predict, best_checkpoint, is_finished
+from .results import score_run
+from .run import load_models, best_checkpoint, is_finished
+from .train import predict
 from .baselines import run_baseline
 
 # %% auto #0

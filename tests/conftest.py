@@ -11,7 +11,7 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 # last leaves the other worker idle at the end. Modules stay whole, so their module-scoped fixtures are built once.
 MODULES_FIRST = ('test_repro', 'test_exercises', 'test_docs', 'test_bench', 'test_jupyterlab', 'test_train_cli', 'test_notebooks',
                  'test_bad_inputs', 'test_mutants')
-NOTEBOOKS_FIRST = ('09_metrics', '17_recipe_study', '12_baselines', '11_train', 'repro/table1', '14_bench')
+NOTEBOOKS_FIRST = ('09_metrics', '17_recipe_study', '12_baselines', '11a_run', '11_train', 'repro/table1', '14_bench')
 
 def pytest_collection_modifyitems(items):
     def rank(names, text): return next((i for i, n in enumerate(names) if n in text), len(names))

@@ -3,35 +3,37 @@ import json, os, signal, sys
 from pathlib import Path
 import torch
 from histogan_nb.config import preset, apply_overrides
-from histogan_nb import train
+from histogan_nb.runtime import RealBatches, unwrap
+from histogan_nb.data import toy_data
+from histogan_nb.run import Callback, fit, Interrupted
 
 out, steps = Path(sys.argv[1]), 3
 seen, final = [], {}
-_next = train.RealBatches.__next__
+_next = RealBatches.__next__
 def recording_next(self):
     x, y = _next(self); seen.append(x[:, 0, 0, 0].long().clone()); return x, y
-train.RealBatches.__next__ = recording_next
+RealBatches.__next__ = recording_next
 
-class KeepWeights(train.Callback):
+class KeepWeights(Callback):
     def after_step(self, run, logs):
         gan = run.gan
         if gan.step == steps:
-            final.update(rank=gan.dist.rank, world=gan.dist.world, G=train.unwrap(gan.G).state_dict(),
-                         D=train.unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict())
+            final.update(rank=gan.dist.rank, world=gan.dist.world, G=unwrap(gan.G).state_dict(),
+                         D=unwrap(gan.D).state_dict(), mlw=gan.mlw.state_dict())
 
 # toy images whose first pixel is their index, so the test can see which rank got which image
-data = train.toy_data(n=64)
+data = toy_data(n=64)
 data['train'][0][:, 0, 0, 0] = torch.arange(64, dtype=torch.uint8)
 args = dict(a.split('=', 1) for a in sys.argv[2:])
 term_at = int(args.pop('sigterm_rank0_at', 0))
-class TermRank0(train.Callback):
+class TermRank0(Callback):
     def after_step(self, run, logs):
         if run.gan.dist.rank == 0 and run.gan.step == term_at: os.kill(os.getpid(), signal.SIGTERM)
 
 p = preset('smoke', **{'train.max_steps': 10 if term_at else steps, 'runtime.device': 'cpu', 'train.batch_size': 8})
 p = apply_overrides(p, args)   # e.g. runtime.penalty_apart=true
-try: train.fit(p, out, progress=False, data=data, callbacks=[KeepWeights(), TermRank0()])
-except train.Interrupted as e:   # every rank stops at the same step, the signal named on each
+try: fit(p, out, progress=False, data=data, callbacks=[KeepWeights(), TermRank0()])
+except Interrupted as e:   # every rank stops at the same step, the signal named on each
     rank = int(os.environ['RANK'])
     (out/f'stopped{rank}.json').write_text(json.dumps(dict(step=e.step, signal=e.signum)))
     sys.exit(128 + e.signum)

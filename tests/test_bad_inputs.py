@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from histogan_nb.data import write_pcam_h5, pcam_name, PCamH5
-from histogan_nb.runtime import load_checkpoint
+from histogan_nb.run import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1', 'PYTHONPATH': str(ROOT)}

@@ -76,7 +76,7 @@ def test_progress_bars_render_as_widgets():
     "With ipywidgets installed, the kit's tqdm.auto bars are widgets in a kernel, not a `TqdmWarning: IProgress not found`."
     import nbformat
     from nbclient import NotebookClient
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('from histogan_nb.train import tqdm\nfor _ in tqdm(range(3)): pass')])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('from histogan_nb.run import tqdm\nfor _ in tqdm(range(3)): pass')])
     nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'python3', 'language': 'python'}
     NotebookClient(nb, timeout=120).execute()
     outs = nb.cells[0].outputs

@@ -36,8 +36,8 @@ MUTANTS = {
                                "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
     'gp_on_logits_in_d_step': ('11_train.ipynb', "src_hat = penalty_pass_scores(gan, x_hat) if apart else src[2*n:]",
                                "src_hat = penalty_pass_scores(gan, x_hat) if apart else logits[2*n:, 0]"),
-    'gp_on_logits_apart': ('11_train.ipynb', "return unwrap(gan.D)(x_hat).source.float()",
-                           "return unwrap(gan.D)(x_hat).logits[:, 0].float()"),
+    'gp_on_logits_apart': ('11_train.ipynb', "return gan.D_bare(x_hat).source.float()",
+                           "return gan.D_bare(x_hat).logits[:, 0].float()"),
     # 6. >= instead of > in the selective mask
     'mask_not_strict': ('08_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
     # 7. a clamped instead of a truncated normal
@@ -55,15 +55,15 @@ MUTANTS = {
     'nearest_upsampling': ('04_generator.ipynb',
                            "m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)",
                            "m = F.interpolate(m, scale_factor=2, mode='nearest')"),
-    # 10. the class head inside the game (11_train): the control, L_2's switch and ramp, D's EMA, lr_cls, clipping
+    # 10. the class head inside the game (11_train; its evaluation in 11a_run): the control, L_2's switch and ramp, D's EMA, lr_cls, clipping
     'control_updates_g': ('11_train.ipynb', "if t.adversarial: logs.update(g_step(gan, t.batch_size // gan.dist.world))",
                           "if True: logs.update(g_step(gan, t.batch_size // gan.dist.world))"),
     'synthetic_cls_ignored': ('11_train.ipynb', "if not t.synthetic_cls: return 0.0", "if False: return 0.0"),
     'l2_ramp_reversed': ('11_train.ipynb', "return min(1.0, step / t.l2_ramp) if t.l2_ramp else 1.0",
                          "return max(0.0, 1 - step / t.l2_ramp) if t.l2_ramp else 1.0"),
-    'd_ema_swapped': ('11_train.ipynb', "ema_update(gan.D_ema, unwrap(gan.D), gan.preset.train.cls_ema, gan.d_steps - 1)",
-                      "ema_update(unwrap(gan.D), gan.D_ema, gan.preset.train.cls_ema, gan.d_steps - 1)"),
-    'eval_reads_raw_d': ('11_train.ipynb', "probs = predict(gan.D_eval, valid[0], device=gan.device)",
+    'd_ema_swapped': ('11_train.ipynb', "ema_update(gan.D_ema, gan.D_bare, gan.preset.train.cls_ema, gan.d_steps - 1)",
+                      "ema_update(gan.D_bare, gan.D_ema, gan.preset.train.cls_ema, gan.d_steps - 1)"),
+    'eval_reads_raw_d': ('11a_run.ipynb', "probs = predict(gan.D_eval, valid[0], device=gan.device)",
                          "probs = predict(unwrap(gan.D), valid[0], device=gan.device)"),
     'lr_cls_not_applied': ('11_train.ipynb', "dict(params=cls, lr=t.lr_cls)", "dict(params=cls)"),
     'r1_at_interpolates': ('11_train.ipynb', "if not ns else real.detach().clone()", "if not ns else interpolate(real.detach(), fake.detach())"),

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from histogan_nb.data import open_dataset
-from histogan_nb.runtime import load_checkpoint
+from histogan_nb.run import load_checkpoint
 from histogan_nb.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Preset, ClassifierConfig, preset, get_device, seed_everything, write_atomic, markdown_table
+from .config import Preset, ClassifierConfig, preset, get_device, seed_everything
+from .files import write_atomic, markdown_table
 from .data import load_split, load_splits, to_model_range, from_model_range, write_pcam_h5
 from .selective import sample_latent, selective_mask
 from .metrics import classification_metrics, better, test_metrics_at_threshold
@@ -183,8 +184,8 @@ def train_classifier(model: nn.Module, # from `make_classifier`
         model.train()
         loss = F.cross_entropy(model(xb), yb.to(device))
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        losses.append(loss.detach()); wall, cpu = clock.stop().now()
-        out_of_time = (cpu if device.type == 'cpu' else wall) >= budget           # CPU time on a CPU, wall on a GPU
+        losses.append(loss.detach())
+        out_of_time = clock.stop().budget_s(device) >= budget                    # CPU time on a CPU, wall on a GPU
         if step % every == 0 or step == steps or out_of_time:
             m = classification_metrics(yv.numpy(), predict_proba(model, xv, device=device))
             history.append(dict(step=step, epoch=step / per_epoch, train_loss=torch.stack(losses).mean().item(),

@@ -12,7 +12,8 @@ from typing import Optional
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import Preset, preset, get_device, apply_overrides, write_atomic
+from .config import Preset, preset, get_device, apply_overrides
+from .files import write_atomic
 from .runtime import Dist, RealBatches, set_threads, unwrap, autocast, sync, Clock
 from .train import make_gan, train_step, d_step, g_step
 

@@ -10,8 +10,8 @@ from typing import Callable, Sequence, Union
 import torch
 
 # %% auto #0
-__all__ = ['PASS', 'FAIL', 'NOT_IMPLEMENTED', 'CheckResult', 'Wrong', 'CheckFailed', 'grading', 'checker', 'call_student',
-           'compare', 'check_grads']
+__all__ = ['PASS', 'FAIL', 'NOT_IMPLEMENTED', 'CheckResult', 'Wrong', 'CheckFailed', 'grading', 'checker', 'function_name',
+           'call_student', 'tensors_close', 'compare', 'check_grads']
 
 # %% ../nbs/13_checking.ipynb #e265ca6c
 PASS, FAIL = '✅ PASS', '❌ FAIL'   # the words read where no emoji font draws ✅/❌
@@ -56,7 +56,9 @@ def checker(name: str # shown on the PASS/FAIL line
         return _check
     return deco
 
-def _fname(fn) -> str: return getattr(fn, '__name__', None) or type(fn).__name__
+def function_name(fn) -> str:
+    "The name a message gives a student's function: its `__name__`, else its type's."
+    return getattr(fn, '__name__', None) or type(fn).__name__
 
 def call_student(fn: Callable, # the student's function
                  *args, hint: Union[str, Callable] = '', # appended when `fn` raises something else; a callable maps the exception to a hint ('' for none)
@@ -65,15 +67,16 @@ def call_student(fn: Callable, # the student's function
     if not callable(fn): raise Wrong(f"expected a function, got {type(fn).__name__} ({fn!r:.40})")
     try: return fn(*args, **kwargs)
     except NotImplementedError:
-        raise Wrong(f"`{_fname(fn)}` is {NOT_IMPLEMENTED}: replace `raise NotImplementedError` with your code") from None
+        raise Wrong(f"`{function_name(fn)}` is {NOT_IMPLEMENTED}: replace `raise NotImplementedError` with your code") from None
     except Wrong: raise
     except Exception as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ''
         h = hint(e) if callable(hint) else hint
-        raise Wrong(f"`{_fname(fn)}` raised {type(e).__name__}: {msg[:160]}{(' (' + h + ')') if h else ''}") from None
+        raise Wrong(f"`{function_name(fn)}` raised {type(e).__name__}: {msg[:160]}{(' (' + h + ')') if h else ''}") from None
 
 # %% ../nbs/13_checking.ipynb #fff2f210
-def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float) -> bool:
+def tensors_close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float) -> bool:
+    "Same shape and `allclose` in float64 (a NaN is never close)."
     return a.shape == b.shape and bool(torch.allclose(a.double(), b.double(), atol=atol, rtol=rtol, equal_nan=False))
 
 def _diagnose(got: torch.Tensor, want: torch.Tensor, what: str, atol: float, rtol: float) -> str:
@@ -107,9 +110,9 @@ def compare(got, # the student's output
         raise Wrong(f"{what} has shape {tuple(got.shape)}, expected {tuple(want.shape)}{hint}")
     if got.is_floating_point() and torch.isfinite(want).all() and not torch.isfinite(got).all():
         raise Wrong(f"{what} contains NaN or inf where the reference is finite")
-    if _close(got, want, atol, rtol): return
+    if tensors_close(got, want, atol, rtol): return
     for msg, out in mistakes:
-        if isinstance(out, torch.Tensor) and _close(got, out, atol, rtol): raise Wrong(msg)
+        if isinstance(out, torch.Tensor) and tensors_close(got, out, atol, rtol): raise Wrong(msg)
     raise Wrong(_diagnose(got, want, what, atol, rtol))
 
 def _wrong_msg(f, *args, **kw) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import numpy as np
-from .config import markdown_table, save_figure
+from .files import markdown_table, save_figure
 from .metrics import bootstrap_ci, mean_std_values
 from .run import best_checkpoint, is_finished
 from .results import read_log

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import (PRESETS, REPRO_NOTEBOOKS as NOTEBOOKS, preset, get_device, atomic_path, write_atomic,
-                                save_figure, clean_stale_temps, DiskFullError)
+from .config import PRESETS, REPRO_NOTEBOOKS as NOTEBOOKS, preset, get_device
+from .files import atomic_path, write_atomic, save_figure, clean_stale_temps, DiskFullError
 from .data import decode_image, fit_size, write_pcam_h5, open_dataset, image_grid, IMAGE_EXTS
 from .run import load_checkpoint, NonFiniteLossError
 from .run import fit, load_models, check_compatible, Interrupted

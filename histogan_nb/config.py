@@ -15,8 +15,7 @@ import torch
 __all__ = ['SECTIONS', 'MOVED_FIELDS', 'RETIRED_FIELDS', 'PRESETS', 'REPRO_NOTEBOOKS', 'POSITIVE', 'UNIT', 'CONFIG_RULES',
            'repo_root', 'default_data_path', 'DataConfig', 'ModelConfig', 'TrainConfig', 'ClassifierConfig',
            'ReproConfig', 'RuntimeConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'get_device',
-           'seed_everything', 'DiskFullError', 'disk_full_error', 'atomic_path', 'append_text', 'write_atomic',
-           'save_figure', 'clean_stale_temps', 'markdown_table']
+           'seed_everything']
 
 # %% ../nbs/00_config.ipynb #40be2d3b
 def repo_root() -> Path:
@@ -303,91 +302,3 @@ def get_device(name: str = 'auto') -> torch.device:
 def seed_everything(seed: int):
     "Seed Python, NumPy and torch (all devices)."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
-
-# %% ../nbs/00_config.ipynb #ac81a40a
-import contextlib, errno, json, re, shutil
-
-class DiskFullError(OSError):
-    "A write failed because the disk or the quota is full; the message names the file, the folder and the bytes."
-
-def _size(n: int) -> str: return next(f'{n/2**k:.1f} {u}' for k, u in ((30, 'GB'), (20, 'MB'), (10, 'kB'), (0, 'B')) if n >= 2**k or k == 0)
-
-def _disk_full(e: BaseException, folder: Path) -> bool:
-    "Did `e` come from a full disk? (torch.save and h5py hide ENOSPC, so then the folder's free space decides.)"
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT): return True
-    try: return isinstance(e, (OSError, RuntimeError)) and shutil.disk_usage(folder).free < 2**20   # h5py: OSError, no errno
-    except OSError: return False
-
-def disk_full_error(path: Path, needed: int) -> DiskFullError:
-    "The one-sentence error for a write of `needed` bytes (at least) to `path` that found the disk full."
-    free = shutil.disk_usage(path.parent).free
-    return DiskFullError(f"the disk is full: writing {path.name} in {path.parent} needed at least {_size(needed)}, "
-                         f"{_size(free)} free there; free some space or write elsewhere")
-
-def _temp_name(path: Path) -> Path: return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-_TEMP = re.compile(r'^\..+\.(\d+)\.tmp(\.[^.]*)?$')
-
-def _fsync(path: Path, directory: bool = False):
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    try: os.fsync(fd)
-    except OSError: pass           # some file systems cannot fsync a folder
-    finally: os.close(fd)
-
-@contextlib.contextmanager
-def atomic_path(path: Union[str, Path]):
-    "Yield a temporary path beside `path`; on success fsync it and rename it onto `path`, on an error remove it."
-    path = Path(path); tmp = _temp_name(path)
-    try:
-        yield tmp
-        _fsync(tmp); os.replace(tmp, path); _fsync(path.parent, directory=True)
-    except BaseException as e:
-        written, full = (tmp.stat().st_size if tmp.exists() else 0), _disk_full(e, path.parent)
-        tmp.unlink(missing_ok=True)
-        if full: raise disk_full_error(path, written + 1) from None
-        raise
-
-def append_text(path: Union[str, Path], text: str):
-    "Append `text` to `path`; if the write fails the file is cut back to its old length (no half row), a full disk named."
-    path = Path(path); size = path.stat().st_size if path.exists() else 0
-    try:
-        with open(path, 'a', newline='') as f: f.write(text)
-    except OSError as e:
-        if path.exists():
-            with open(path, 'r+') as f: f.truncate(size)
-        if _disk_full(e, path.parent): raise disk_full_error(path, len(text.encode())) from None
-        raise
-
-def write_atomic(path: Union[str, Path], content: Union[str, bytes, dict, list]) -> Path:
-    "Write text, bytes or (as indented JSON) a dict/list to `path` whole; returns `path`."
-    if isinstance(content, (dict, list)): content = json.dumps(content, indent=1, default=float)
-    with atomic_path(path) as tmp: (tmp.write_bytes if isinstance(content, bytes) else tmp.write_text)(content)
-    return Path(path)
-
-def save_figure(fig, path: Union[str, Path], **savefig_kw) -> Path:
-    "`fig.savefig` to `path` whole."
-    with atomic_path(path) as tmp: fig.savefig(tmp, **savefig_kw)
-    return Path(path)
-
-def _alive(pid: int) -> bool:
-    try: os.kill(pid, 0); return True
-    except ProcessLookupError: return False
-    except PermissionError: return True
-
-def clean_stale_temps(folder: Union[str, Path]) -> list:
-    "Remove the `atomic_path` temporaries in `folder` whose writing process is gone; returns what was removed."
-    folder, gone = Path(folder), []
-    if not folder.is_dir(): return gone
-    for f in folder.iterdir():
-        m = _TEMP.match(f.name)
-        if m and f.is_file() and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
-            f.unlink(missing_ok=True); gone.append(f)
-    return gone
-
-def markdown_table(header: Sequence, # column names
-                   rows, # rows of values (anything `str` can show)
-                   align: str = '', # one letter per column: 'l' (the default) or 'r'
-                  ) -> str:
-    "A GitHub Markdown table: the one writer behind every table the kit prints or saves."
-    line = lambda r: '| ' + ' | '.join(str(v) for v in r) + ' |'
-    rule = '|' + '|'.join('---:' if a == 'r' else '---' for a in align.ljust(len(header), 'l')) + '|'
-    return '\n'.join([line(header), rule, *map(line, rows)])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, copy, json, re, sys
 from pathlib import Path
 from typing import Optional
-from .config import write_atomic
+from .files import write_atomic
 
 # %% auto #0
 __all__ = ['BEGIN', 'STUB', 'END', 'ANSWER_PLACEHOLDER', 'KERNELSPEC', 'LANGUAGE_INFO', 'NBGRADER_CONFIG', 'strip_solution',

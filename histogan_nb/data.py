@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
-from .config import DataConfig, Preset, default_data_path, repo_root, atomic_path, write_atomic, save_figure, clean_stale_temps, markdown_table
+from .config import DataConfig, Preset, default_data_path, repo_root
+from .files import atomic_path, write_atomic, save_figure, clean_stale_temps, markdown_table
 
 # %% auto #0
 __all__ = ['SPLITS', 'IMAGE_EXTS', 'CROPS', 'PCAM_URL', 'PCAM_MD5', 'canonical_split', 'pcam_name', 'write_pcam_h5', 'chw',

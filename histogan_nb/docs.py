@@ -8,7 +8,8 @@ import argparse, html, json, os, re, shutil, sys, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Sequence
-from .config import repo_root, write_atomic, REPRO_NOTEBOOKS
+from .config import repo_root, REPRO_NOTEBOOKS
+from .files import write_atomic
 
 # %% auto #0
 __all__ = ['SKIP_FLAGS', 'MATHJAX_JS', 'SITE_CSS', 'TEMPLATE', 'HOW_TO_READ', 'site_pages', 'directives', 'inline_figures',

@@ -15,7 +15,7 @@ from .losses import gradient_penalty, MultiLossWeighting
 from .selective import truncated_normal, selective_mask, selected_class_loss
 from .generator import upsample, g_stage_dims, g_stage_sizes
 from .config import ModelConfig
-from .checking import Wrong, checker, call_student, compare, check_grads, NOT_IMPLEMENTED, _close, _fname
+from .checking import Wrong, checker, call_student, compare, check_grads, NOT_IMPLEMENTED, tensors_close, function_name
 
 # %% auto #0
 __all__ = ['check_class_projection', 'check_window_partition', 'check_window_reverse', 'check_gradient_penalty', 'check_mlw_exp',
@@ -176,7 +176,7 @@ def check_gradient_penalty(fn: Callable, # fn(critic, real, fake, lambda_gp=10.,
     crit, lam = _mlp_critic(48, g), 3.
     got = call_student(fn, crit, real, fake, lam, eps)
     again = call_student(fn, crit, real, fake, lam, eps.clone())
-    if isinstance(got, torch.Tensor) and isinstance(again, torch.Tensor) and not _close(again.detach(), got.detach(), 1e-6, 1e-5):
+    if isinstance(got, torch.Tensor) and isinstance(again, torch.Tensor) and not tensors_close(again.detach(), got.detach(), 1e-6, 1e-5):
         raise Wrong("the same eps gave two different penalties: use the eps you are given (draw U(0, 1) only when eps is None)")
     want = gradient_penalty(crit, real, fake, lam, eps)
     compare(got, want.detach(), f"your penalty for an MLP critic (lambda_gp={lam})", _gp_mistakes(crit, real, fake, lam, eps))
@@ -387,7 +387,7 @@ def check_stage_shapes(fn: Callable, # fn(C, S) -> [(H, W, channels) of X_0 .. X
                        (128, 40, 'S = 40 is not a multiple of 16 (X_0 would be 2.5 tokens wide)')):
         try: fn(C, S)
         except ValueError: continue
-        except NotImplementedError: raise Wrong(f"`{_fname(fn)}` is {NOT_IMPLEMENTED}: replace `raise NotImplementedError` with your code")
+        except NotImplementedError: raise Wrong(f"`{function_name(fn)}` is {NOT_IMPLEMENTED}: replace `raise NotImplementedError` with your code")
         except Exception as e: raise Wrong(f"{what}: raise a ValueError, not {type(e).__name__}")
         raise Wrong(f"{what}: raise a ValueError instead of returning shapes")
     return "right (H, W, channels) for X_0..X_4 at the paper, smoke and minimal widths, ValueError for bad C and S"

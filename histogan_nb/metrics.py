@@ -11,8 +11,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .config import get_device, repo_root, atomic_path
-from .data import as_model_range
+from .config import get_device, repo_root
+from .files import atomic_path
+from .data import as_model_range, default_cache_dir
 
 # %% auto #0
 __all__ = ['FID_HELPER_FILE', 'classification_metrics', 'better', 'youden_threshold', 'test_metrics_at_threshold',
@@ -20,8 +21,8 @@ __all__ = ['FID_HELPER_FILE', 'classification_metrics', 'better', 'youden_thresh
            'gaussian_stats', 'sqrtm_psd', 'trace_sqrt_product', 'frechet_distance', 'fid_from_features',
            'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'fid_inception_blocks',
            'PytorchFIDInception', 'load_pytorch_fid_state_dict', 'torchscript_to_pytorch_fid', 'load_inception',
-           'InceptionFeatures', 'extract_features', 'default_cache_dir', 'dataset_key', 'real_stats',
-           'balanced_indices', 'FIDEvaluator', 'fid_reference', 'fid_cache_key', 'make_fid_evaluator']
+           'InceptionFeatures', 'extract_features', 'dataset_key', 'real_stats', 'balanced_indices', 'FIDEvaluator',
+           'fid_reference', 'fid_cache_key', 'make_fid_evaluator']
 
 # %% ../nbs/09_metrics.ipynb #4d22c70c
 def _check_binary(y_true, p1) -> tuple[np.ndarray, np.ndarray]:
@@ -383,8 +384,6 @@ def extract_features(extractor: nn.Module, # images in [-1,1] -> (N,d)
     return np.concatenate(out)
 
 # %% ../nbs/09_metrics.ipynb #0bded341
-def default_cache_dir() -> Path: return repo_root()/'data'/'cache'/'fid'
-
 def dataset_key(path, image_size: int, crop: str, count=None, seed: int=0) -> str:
     "A short, readable key naming a dataset and how its images were prepared."
     h = hashlib.sha1(f"{Path(path).resolve()}|{image_size}|{crop}|{count}|{seed}".encode()).hexdigest()[:10]
@@ -396,7 +395,7 @@ def real_stats(extractor_name: str, # e.g. `InceptionFeatures().name`
                features_fn: Callable[[], np.ndarray], # computes the (N,d) features on a cache miss
                cache_dir: Union[str, Path, None]=None) -> dict:
     "Features, mu and sigma of real images, from the cache or computed once by `features_fn` and stored."
-    p = Path(cache_dir or default_cache_dir())/f"{extractor_name}__{dataset_key}__{split}.npz"
+    p = Path(cache_dir or default_cache_dir()/'fid')/f"{extractor_name}__{dataset_key}__{split}.npz"
     if p.exists():
         with np.load(p) as z: return dict(features=z['features'], mu=z['mu'], sigma=z['sigma'], path=p, cached=True)
     f = np.asarray(features_fn(), dtype=np.float32)

@@ -13,13 +13,14 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from .config import (Preset, preset, apply_overrides, repo_root, default_data_path, get_device, write_atomic,
-                                markdown_table, REPRO_NOTEBOOKS)
+from .config import (Preset, preset, apply_overrides, repo_root, default_data_path, get_device,
+                                REPRO_NOTEBOOKS)
+from .files import write_atomic, markdown_table
 from .data import load_splits
-from .runtime import ipc_kernel_manager
+from .runtime import ipc_kernel_manager, Clock
 from .metrics import (classification_metrics, mean_std, mean_std_values, fid_reference, InceptionFeatures,
                                  test_metrics_at_threshold, youden_threshold)
-from .run import fit, load_models, is_finished, best_checkpoint as run_checkpoint
+from .run import fit, load_models, is_finished, best_checkpoint
 from .train import predict, generate
 from .data import toy_data
 from .baselines import (sample_class, write_synthetic_set, run_baseline, route_costs, unified_cost,
@@ -28,10 +29,9 @@ from .baselines import (sample_class, write_synthetic_set, run_baseline, route_c
 # %% auto #0
 __all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES',
            'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'NOTEBOOKS', 'run_config', 'toy_splits', 'load_data', 'Repro',
-           'setup', 'run_dir', 'unified_run', 'best_checkpoint', 'test_metrics', 'filter_keeps_enough', 'synthetic_set',
-           'baseline', 'table_rows', 'threshold_note', 'to_markdown', 'write_table', 'costs_table', 'sample_fid',
-           'ReproError', 'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch',
-           'run_repro']
+           'setup', 'run_dir', 'unified_run', 'test_metrics', 'filter_keeps_enough', 'synthetic_set', 'baseline',
+           'table_rows', 'threshold_note', 'to_markdown', 'write_table', 'costs_table', 'sample_fid', 'ReproError',
+           'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch', 'run_repro']
 
 # %% ../nbs/15_repro.ipynb #d7c6b164
 METRICS = ('accuracy', 'auc', 'sensitivity', 'specificity')
@@ -179,16 +179,12 @@ def unified_run(R: Repro, variant: str, seed: int) -> dict:
     R.log(f"  done {variant} seed {seed}: {s['steps']} steps in {s['train_s']:.0f} s ({s['images_per_s']:.0f} real img/s)")
     return s
 
-def best_checkpoint(R: Repro, variant: str, seed: int, kind: str = 'cls') -> Path:
-    "`run.best_checkpoint` of run (variant, seed): best_cls.pt, or best_fid.pt for kind 'fid'."
-    return run_checkpoint(run_dir(R, variant, seed), kind)
-
 def test_metrics(R: Repro, variant: str, seed: int) -> dict:
     "Test metrics of run (variant, seed)'s best-classification checkpoint, at the validation split's Youden threshold."
     unified_run(R, variant, seed)
     f = run_dir(R, variant, seed)/'test_metrics.json'
     if f.exists() and 'threshold' in (m := json.loads(f.read_text())): return m   # older files: no threshold
-    _, D, _ = load_models(best_checkpoint(R, variant, seed, 'cls'))
+    _, D, _ = load_models(best_checkpoint(run_dir(R, variant, seed), 'cls'))
     scored = [(torch.as_tensor(R.data[s][1]).numpy(), predict(D, R.data[s][0])[:, 1].numpy()) for s in ('valid', 'test')]
     m = test_metrics_at_threshold(*scored)
     write_atomic(f, m); return m
@@ -208,19 +204,19 @@ def synthetic_set(R: Repro, seed: int) -> Path:
     root = R.out/'synthetic'/f'seed{seed}'
     if (root/'synthetic_train.json').exists(): return root
     unified_run(R, 'full', seed)
-    ckpt = best_checkpoint(R, 'full', seed, 'fid')
+    ckpt = best_checkpoint(run_dir(R, 'full', seed), 'fid')
     G, D, p = load_models(ckpt)
     q = R.run_config('full', seed)
     n_per_class = math.ceil(q.repro.syn_ratio * len(R.data['train'][0]) / q.model.num_classes)
     conf = q.train.confidence if q.repro.syn_filter else None
-    t0, filtered = time.perf_counter(), conf is not None
+    clock, filtered = Clock().start(), conf is not None
     kw = dict(tau=q.train.tau, num_classes=q.model.num_classes, z_dim=q.model.z_dim, seed=seed)
     if filtered and not filter_keeps_enough(G, D, q): 
         warnings.warn(f"the selective filter keeps under 10% of some class's samples ({ckpt}); writing the set unfiltered")
         filtered = False
     write_synthetic_set(G, D if filtered else None, n_per_class, out_root=root, confidence=conf if filtered else None, **kw)
     info = json.loads((root/'synthetic_train.json').read_text())
-    info.update(checkpoint=ckpt.name, filtered=filtered, wall_s=time.perf_counter() - t0)
+    info.update(checkpoint=ckpt.name, filtered=filtered, wall_s=clock.now()[0])
     write_atomic(root/'synthetic_train.json', info)
     R.log(f"synthetic set seed {seed}: {2*n_per_class} images from {ckpt.name} in {info['wall_s']:.0f} s")
     return root
@@ -293,7 +289,7 @@ def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dic
     n = n or REPORT_FID_IMAGES.get(R.preset_name, R.run_config('full', seed).train.fid_images)
     f = run_dir(R, 'full', seed)/f'test_fid_{n}.json'
     if f.exists(): return json.loads(f.read_text())
-    G, _, p = load_models(best_checkpoint(R, 'full', seed, 'fid'))
+    G, _, p = load_models(best_checkpoint(run_dir(R, 'full', seed), 'fid'))
     ev = fid_reference(InceptionFeatures(), *R.data['test'], n, *R.data['valid'])
     fake, labels = generate(G, ev.n, p, seed=4321)
     res = ev.score(fake, labels); write_atomic(f, res)
@@ -382,9 +378,9 @@ def prefetch(R: Repro, jobs: int = 1, # worker processes (1: in this process, in
             ) -> dict:
     "Run `repro_jobs(R)` on `jobs` processes, each job once its inputs are done; returns `{key: wall seconds}`."
     if jobs < 1: raise ValueError(f"jobs must be at least 1, got {jobs}")
-    todo, done, t0 = repro_jobs(R), {}, time.perf_counter()
+    todo, done, clock = repro_jobs(R), {}, Clock().start()
     def finished(key):
-        done[key] = time.perf_counter() - t0
+        done[key] = clock.now()[0]
         R.log(f"prefetch {len(done)}/{len(done) + len(todo) + len(running)}: {key} done")
     running = {}
     if jobs == 1:
@@ -452,18 +448,18 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
             _write_run_json(out, info)
         for i, name in enumerate(notebooks, 1):
             print(f"[{time.time() - t_all:7.1f} s] repro {preset_name}: notebook {i}/{len(notebooks)} {name} ...", flush=True)
-            t0 = time.perf_counter()
+            nb_clock = Clock().start()
             try:
                 pm.execute_notebook(str(src/f'{name}.ipynb'), str(out/f'{name}.ipynb'), parameters=nb_params,
                                     kernel_name=kernel, language='python', progress_bar=False, cwd=str(out),
                                     kernel_manager_class=ipc_kernel_manager())
             except pm.PapermillExecutionError as e:
-                info['stages'][name] = dict(wall_s=time.perf_counter() - t0, status='failed')
+                info['stages'][name] = dict(wall_s=nb_clock.now()[0], status='failed')
                 info.update(status='failed', failed=dict(notebook=name, cell=e.exec_count, error=f"{e.ename}: {e.evalue}"))
                 raise ReproError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
                                  f"(executed notebook: {out/f'{name}.ipynb'})") from None
             _no_machine_paths(out/f'{name}.ipynb')
-            info['stages'][name] = dict(wall_s=time.perf_counter() - t0, status='ok')
+            info['stages'][name] = dict(wall_s=nb_clock.now()[0], status='ok')
             print(f"[{time.time() - t_all:7.1f} s] repro {preset_name}: {name} done in {info['stages'][name]['wall_s']:.0f} s", flush=True)
             _write_run_json(out, info)
         info['status'] = 'ok'

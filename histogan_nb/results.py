@@ -8,7 +8,7 @@ import csv
 from pathlib import Path
 import numpy as np
 
-from .config import write_atomic, save_figure
+from .files import write_atomic, save_figure
 from .data import load_split, image_grid
 from .metrics import classification_metrics, fid_reference, seam_ratios, fid_cache_key
 from .train import predict, generate

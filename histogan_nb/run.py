@@ -13,8 +13,8 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .config import (Preset, seed_everything, check_config, write_atomic, clean_stale_temps, atomic_path,
-                                append_text)
+from .config import Preset, seed_everything, check_config
+from .files import write_atomic, clean_stale_temps, atomic_path, append_text
 from .data import load_splits
 from .models import build_models
 from .runtime import init_distributed, RealBatches, unwrap, set_threads, Clock
@@ -75,7 +75,7 @@ def check_finite(obj: dict, last: Path):
     raise NonFiniteLossError(f"non-finite weights at step {obj.get('step')} ({_name_bad(bad)}); {keep}")
 
 def atomic_save(obj: dict, path):
-    "torch.save to `path` whole (`config.atomic_path`), refusing weights that hold a NaN or an infinity."
+    "torch.save to `path` whole (`files.atomic_path`), refusing weights that hold a NaN or an infinity."
     check_finite(obj, path)
     with atomic_path(path) as tmp: torch.save(obj, tmp)
 
@@ -272,9 +272,8 @@ class Run:
     stop_signal: Optional[int] = None   # SIGTERM/SIGINT received: stop after the current step (`stop_on_signals`)
 
     def spent_s(self) -> float:
-        "The budget's seconds so far: CPU time on a CPU (fair to runs sharing a machine), wall time on an accelerator."
-        wall, cpu = self.clock.now()
-        return cpu if self.gan.device.type == 'cpu' else wall
+        "The budget's seconds so far (`Clock.budget_s`: CPU time on a CPU, wall time on an accelerator)."
+        return self.clock.budget_s(self.gan.device)
     def is_last(self) -> bool:
         mm = self.p.train.max_minutes
         return self.agree(self.gan.step >= self.total or (mm is not None and self.spent_s() >= 60*mm)

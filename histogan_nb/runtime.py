@@ -118,6 +118,10 @@ class Clock:
     def stop(self):
         self.wall_s, self.cpu_s = self.now(); self._t0 = None
         return self
+    def budget_s(self, device: torch.device) -> float:
+        "The seconds a budget counts: CPU time on a CPU (fair to runs sharing a machine), wall time on an accelerator."
+        wall, cpu = self.now()
+        return cpu if device.type == 'cpu' else wall
     def now(self) -> tuple:
         "(wall seconds, CPU seconds) so far, the running stretch included."
         if self._t0 is None: return self.wall_s, self.cpu_s

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .config import markdown_table, save_figure, write_atomic
+from .files import markdown_table, save_figure, write_atomic
 from .data import load_split, as_model_range
 from .generator import to_map
 from .metrics import seam_ratio

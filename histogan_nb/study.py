@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Optional
 import numpy as np
 import torch
-from .config import write_atomic, apply_overrides, preset
+from .config import apply_overrides, preset
+from .files import write_atomic, markdown_table
 from .data import load_split
 from .metrics import classification_metrics, test_metrics_at_threshold
 from .results import score_run
@@ -82,8 +83,7 @@ def rows_markdown(rows: list) -> str:
     "A Markdown table of `score_variants` rows."
     cols = list(rows[0])
     fmt = lambda v: f'{v:.3f}' if isinstance(v, float) and abs(v) < 10 else (f'{v:.1f}' if isinstance(v, float) else str(v))
-    return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)] +
-                     ['| ' + ' | '.join(fmt(r[c]) for c in cols) + ' |' for r in rows]) + '\n'
+    return markdown_table(cols, [[fmt(r[c]) for c in cols] for r in rows]) + '\n'
 
 # %% ../nbs/17_recipe_study.ipynb #6ca6f96f
 def resnet34_equal_time(p, # preset of the unified run (its data, image size and classifier settings)

@@ -3,7 +3,7 @@ import os, subprocess, sys, uuid
 from pathlib import Path
 import pytest
 
-from histogan_nb.config import write_atomic, append_text, DiskFullError
+from histogan_nb.files import write_atomic, append_text, DiskFullError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -202,12 +202,15 @@ def predict(D: nn.Module, images: torch.Tensor, batch_size: int = 256, device=No
 
 # %% ../nbs/11_train.ipynb #1ac5c872
 @torch.no_grad()
-def generate(G: nn.Module, n: int, p: Preset, seed: int = 0, labels=None, batch_size: int = 256, device=None):
+def generate(G: nn.Module, n: int, p: Preset, seed: int = 0, labels=None, batch_size: int = 256, device=None,
+             truncate: Optional[bool] = None, # latents cut at tau (None: when the selective augmentation is on)
+            ):
     "`n` images (uint8, N×3×S×S) and their labels from G, with latents drawn from a fixed seed (class-balanced)."
     G = unwrap(G); device = device or next(G.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     c = torch.arange(n) % p.model.num_classes if labels is None else torch.as_tensor(labels)
-    z = sample_latent(n, p.model.z_dim, tau=p.train.tau, truncate=p.train.use_sa, generator=gen)
+    truncate = p.train.use_sa if truncate is None else truncate
+    z = sample_latent(n, p.model.z_dim, tau=p.train.tau, truncate=truncate, generator=gen)
     was_training = G.training; G.eval()
     out = [from_model_range(G(z[i:i+batch_size].to(device), c[i:i+batch_size].to(device)).float()).cpu()
            for i in range(0, n, batch_size)]

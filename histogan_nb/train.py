@@ -6,7 +6,7 @@
 from __future__ import annotations
 import contextlib, copy, math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -22,39 +22,66 @@ from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
 
 # %% auto #0
-__all__ = ['d_step', 'penalty_pass_scores', 'l2_factor', 'd_step_alone', 'fake_batch', 'floor_log_weights', 'g_step',
-           'ema_update', 'train_step', 'GAN', 'make_gan', 'predict', 'generate']
+__all__ = ['d_step', 'DSwitches', 'd_switches', 'penalty_images', 'd_scores', 'penalty_pass_scores', 'l2_factor', 'd_step_alone',
+           'fake_batch', 'floor_log_weights', 'g_step', 'ema_update', 'train_step', 'GAN', 'make_gan', 'predict',
+           'generate']
 
-# %% ../nbs/11_train.ipynb #61fb5ef8
+# %% ../nbs/11_train.ipynb #ee282521
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
-    "One D update of Algorithm 1: eq. 8's loss on real images, synthetic images and their interpolates; returns detached terms."
-    t = gan.preset.train
+    "One D update of Algorithm 1: eq. 8's loss on real and synthetic images; its detached terms."
+    t, sw = gan.preset.train, d_switches(gan)
     if not t.adversarial: return d_step_alone(gan, real_u8, labels)
-    real, labels = to_model_range(real_u8.to(gan.device, non_blocking=True)), labels.to(gan.device, non_blocking=True)
+    real = to_model_range(real_u8.to(gan.device, non_blocking=True))
+    labels = labels.to(gan.device, non_blocking=True)
     n = len(real)
-    with torch.no_grad(): fake, c = fake_batch(gan, n)                              # I_syn = G(c, z), c ~ U{0..K-1}
-    real, fake = diff_augment(real, t.diffaug), diff_augment(fake.float(), t.diffaug)    # T(I): off in the paper
-    with_gp = t.lambda_gp > 0 and gan.d_steps % t.gp_every == 0                  # the lazy penalty: every k-th D step
-    ns = t.source_loss == 'ns-r1'                                                 # a remedy: non-saturating + R1
-    x_hat = interpolate(real.detach(), fake.detach()) if not ns else real.detach().clone()   # eps I_real + (1 - eps) I_syn
-    x_hat = (x_hat if with_gp else real[:0]).requires_grad_(with_gp)
-    apart = with_gp and gan.preset.runtime.penalty_apart                         # x_hat on a pass of its own
-    with double_backward_attention() if with_gp and not apart else contextlib.nullcontext():
-        with gan.autocast(): out = gan.D(torch.cat([real, fake] + [x_hat] * (not apart)))   # one pass
-        src, logits = out.source.float(), out.logits.float()                      # f^1 and f^2 of every image
-    src_hat = penalty_pass_scores(gan, x_hat) if apart else src[2*n:]             # f^1(x_hat)
-    penalty = r1_penalty_at if ns else penalty_at                                 # R1 at I_real, or eq. 2's
-    gp = penalty(src_hat, x_hat, t.lambda_gp) * t.gp_every if with_gp else src.new_zeros(())  # lambda E(||grad f^1(x_hat)|| - 1)^2
-    l_critic = (ns_critic_loss if ns else critic_loss)(src[:n], src[n:2*n])       # E f^1(I_syn) - E f^1(I_real)  (eq. 2)
-    l1 = class_loss(logits[:n], labels)                                           # L_1: real images, their labels (eq. 3)
-    l2, kept = synthetic_class_loss(logits[n:2*n], c, t)                          # L_2: the synthetic images SA keeps (Alg. 2)
-    loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])             # eq. 8, L_mlw of eq. 7
+    with torch.no_grad(): fake, c = fake_batch(gan, n)              # I_syn = G(c, z), c ~ U{0..K-1}
+    real, fake = diff_augment(real, t.diffaug), diff_augment(fake.float(), t.diffaug)   # T(I)
+    x_hat = penalty_images(real, fake, sw)                          # eps I_real + (1 - eps) I_syn
+    src, logits, src_hat = d_scores(gan, real, fake, x_hat, sw)     # f^1, f^2 of both; f^1(x_hat)
+    l_critic = sw.critic_loss(src[:n], src[n:])                     # -(E f^1(I_real) - E f^1(I_syn))
+    gp = (sw.penalty_at(src_hat, x_hat, t.lambda_gp) * t.gp_every if sw.penalty   # eq. 2's penalty
+          else src.new_zeros(()))
+    l1 = class_loss(logits[:n], labels)                             # L_1: real images (eq. 3)
+    l2, kept = synthetic_class_loss(logits[n:], c, t)               # L_2: the synthetic SA keeps
+    loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])   # eq. 8 with L_mlw (eq. 7)
     _update_d(gan, loss)
     floor_log_weights(gan.mlw, t.s_min)
     s = gan.mlw.scales().detach()
-    w_dist = (src[:n].mean() - src[n:2*n].mean()).detach()                      # E f^1(I_real) - E f^1(I_syn)
-    return dict(d_loss=loss.detach(), w_dist=w_dist, gp=gp.detach(), l1=l1.detach(), l2=l2.detach(),
-                s1=s[0], s2=s[1], kept=torch.as_tensor(kept, dtype=torch.float32))
+    w_dist = (src[:n].mean() - src[n:].mean()).detach()             # E f^1(I_real) - E f^1(I_syn)
+    return dict(d_loss=loss.detach(), w_dist=w_dist, gp=gp.detach(), l1=l1.detach(),
+                l2=l2.detach(), s1=s[0], s2=s[1], kept=torch.as_tensor(kept, dtype=torch.float32))
+
+
+# %% ../nbs/11_train.ipynb #61fb5ef8
+@dataclass(frozen=True)
+class DSwitches:
+    "The recipe switches of one D step, in one place (`paper`: WGAN-GP every step, one pass)."
+    penalty: bool         # a penalty this step: lambda_gp > 0, lazily every gp_every-th step
+    ns: bool              # `train.source_loss`: non-saturating with R1 at I_real, not WGAN-GP
+    apart: bool           # `runtime.penalty_apart`: x_hat on a D pass of its own (same maths)
+    critic_loss: Callable # eq. 2's critic term, or its non-saturating form
+    penalty_at: Callable  # eq. 2's gradient penalty at x_hat, or R1 at the real images
+
+def d_switches(gan: GAN) -> DSwitches:
+    "This D step's switches, from the preset and the step counter."
+    t = gan.preset.train
+    penalty, ns = t.lambda_gp > 0 and gan.d_steps % t.gp_every == 0, t.source_loss == 'ns-r1'
+    return DSwitches(penalty, ns, penalty and gan.preset.runtime.penalty_apart,
+                     ns_critic_loss if ns else critic_loss, r1_penalty_at if ns else penalty_at)
+
+def penalty_images(real: torch.Tensor, fake: torch.Tensor, sw: DSwitches) -> torch.Tensor:
+    "x_hat: eps I_real + (1 - eps) I_syn (WGAN-GP) or I_real (R1); empty if no penalty this step."
+    x_hat = interpolate(real.detach(), fake.detach()) if not sw.ns else real.detach().clone()
+    return (x_hat if sw.penalty else real[:0]).requires_grad_(sw.penalty)
+
+def d_scores(gan: GAN, real: torch.Tensor, fake: torch.Tensor, x_hat: torch.Tensor, sw: DSwitches):
+    "f^1, f^2 of [I_real, I_syn] from one pass of D; f^1(x_hat) from that pass or one of its own."
+    n, one_pass = len(real), [real, fake] + [x_hat] * (not sw.apart)
+    with double_backward_attention() if sw.penalty and not sw.apart else contextlib.nullcontext():
+        with gan.autocast(): out = gan.D(torch.cat(one_pass))
+        src, logits = out.source.float(), out.logits.float()
+    src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else src[2*n:]
+    return src[:2*n], logits[:2*n], src_hat
 
 def penalty_pass_scores(gan: GAN, x_hat: torch.Tensor) -> torch.Tensor:
     "f^1 at x_hat from a pass of D of its own (`runtime.penalty_apart`): the double backward covers N images, not 3N."

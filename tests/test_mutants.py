@@ -19,8 +19,8 @@ MUTANTS = {
     'gp_sign_in_d_step': ('11_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])",
                           "loss = l_critic - gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])"),
     # (the critic's own sign in D's step)
-    'critic_sign_in_d_step': ('11_train.ipynb', "l_critic = (ns_critic_loss if ns else critic_loss)(src[:n], src[n:2*n])",
-                              "l_critic = (ns_critic_loss if ns else critic_loss)(src[n:2*n], src[:n])"),
+    'critic_sign_in_d_step': ('11_train.ipynb', "l_critic = sw.critic_loss(src[:n], src[n:])",
+                              "l_critic = sw.critic_loss(src[n:], src[:n])"),
     # 2. G ascending the critic
     'generator_loss_sign': ('07_losses.ipynb', "return -src_fake.mean()", "return src_fake.mean()"),
     'g_step_ascends': ('11_train.ipynb', "loss = l_adv + gan.mlw.weighted(1, l2_g)",
@@ -34,8 +34,8 @@ MUTANTS = {
     # 5. the penalty on the class logits instead of the source head
     'gp_on_logits_in_losses': ('07_losses.ipynb', "return out.source if hasattr(out, 'source') else out",
                                "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
-    'gp_on_logits_in_d_step': ('11_train.ipynb', "src_hat = penalty_pass_scores(gan, x_hat) if apart else src[2*n:]",
-                               "src_hat = penalty_pass_scores(gan, x_hat) if apart else logits[2*n:, 0]"),
+    'gp_on_logits_in_d_step': ('11_train.ipynb', "src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else src[2*n:]",
+                               "src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else logits[2*n:, 0]"),
     'gp_on_logits_apart': ('11_train.ipynb', "return gan.D_bare(x_hat).source.float()",
                            "return gan.D_bare(x_hat).logits[:, 0].float()"),
     # 6. >= instead of > in the selective mask
@@ -66,7 +66,7 @@ MUTANTS = {
     'eval_reads_raw_d': ('11a_run.ipynb', "probs = predict(gan.D_eval, valid[0], device=gan.device)",
                          "probs = predict(unwrap(gan.D), valid[0], device=gan.device)"),
     'lr_cls_not_applied': ('11_train.ipynb', "dict(params=cls, lr=t.lr_cls)", "dict(params=cls)"),
-    'r1_at_interpolates': ('11_train.ipynb', "if not ns else real.detach().clone()", "if not ns else interpolate(real.detach(), fake.detach())"),
+    'r1_at_interpolates': ('11_train.ipynb', "if not sw.ns else real.detach().clone()", "if not sw.ns else interpolate(real.detach(), fake.detach())"),
     'ns_g_ascends': ('07_losses.ipynb', "return F.softplus(-src_fake).mean()", "return F.softplus(src_fake).mean()"),
     # 11. the seam remedies: bilinear upsampling that is not, noise that is not added, patches that do not overlap
     'bilinear_is_nearest': ('04_generator.ipynb', "elif mode == 'bilinear': m = F.interpolate(m, scale_factor=2, mode='bilinear', align_corners=False)",

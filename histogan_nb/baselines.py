@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Preset, ClassifierConfig, preset, get_device, seed_everything
+from .config import Preset, ClassifierConfig, preset, get_device, seed_everything, eval_mode
 from .files import write_atomic, markdown_table
 from .data import load_split, load_splits, to_model_range, from_model_range, write_pcam_h5
 from .selective import sample_latent, selective_mask
@@ -243,14 +243,10 @@ def write_synthetic_set(G: nn.Module, # generator (best-FID checkpoint)
     if confidence is not None and D is None: raise ValueError("a confidence filter needs the discriminator D")
     if n_per_class < 1: raise ValueError(f"n_per_class must be at least 1, got {n_per_class}")
     z_dim = z_dim or G.cfg.z_dim
-    modes = [(m, m.training) for m in (G, D) if m is not None]
-    for m, _ in modes: m.eval()
-    try:
+    with eval_mode(G, D):
         gen = torch.Generator().manual_seed(seed)
         parts = [sample_class(G, c, n_per_class, tau, z_dim, D, confidence, batch_size, generator=gen)
                  for c in range(num_classes)]
-    finally:
-        for m, mode in modes: m.train(mode)
     x = torch.cat([p[0] for p in parts])
     y = torch.arange(num_classes).repeat_interleave(n_per_class)
     if image_size and image_size != x.shape[-1]:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #bd66efdf
 from __future__ import annotations
-import dataclasses, os, random, copy
+import contextlib, dataclasses, os, random, copy
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -15,7 +15,7 @@ import torch
 __all__ = ['SECTIONS', 'MOVED_FIELDS', 'RETIRED_FIELDS', 'PRESETS', 'REPRO_NOTEBOOKS', 'POSITIVE', 'UNIT', 'CONFIG_RULES',
            'repo_root', 'default_data_path', 'DataConfig', 'ModelConfig', 'TrainConfig', 'ClassifierConfig',
            'ReproConfig', 'RuntimeConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'get_device',
-           'seed_everything']
+           'seed_everything', 'eval_mode']
 
 # %% ../nbs/00_config.ipynb #40be2d3b
 def repo_root() -> Path:
@@ -302,3 +302,13 @@ def get_device(name: str = 'auto') -> torch.device:
 def seed_everything(seed: int):
     "Seed Python, NumPy and torch (all devices)."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+
+# %% ../nbs/00_config.ipynb #1dd3aaa1
+@contextlib.contextmanager
+def eval_mode(*models):
+    "Put `models` (None skipped) in eval mode inside the block; give each its own mode back after it."
+    modes = [(m, m.training) for m in models if m is not None]
+    for m, _ in modes: m.eval()
+    try: yield
+    finally:
+        for m, mode in modes: m.train(mode)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .config import get_device, repo_root
+from .config import get_device, eval_mode, repo_root
 from .files import atomic_path
 from .data import as_model_range, default_cache_dir
 
@@ -369,17 +369,15 @@ def extract_features(extractor: nn.Module, # images in [-1,1] -> (N,d)
                      batch_size: int=50, device=None, progress: bool=True) -> np.ndarray:
     "Features of every image, as an (N,d) float32 array."
     device = get_device() if device is None else torch.device(device)
-    was_training = extractor.training
-    extractor = extractor.to(device).eval()
+    extractor = extractor.to(device)
     total = len(images_or_loader) if isinstance(images_or_loader, (torch.Tensor, np.ndarray)) else None
     out = []
     from tqdm.auto import tqdm
-    try:
-        with torch.inference_mode(), tqdm(total=total, disable=not progress, desc='features', unit='img') as bar:
-            for b in _batches(images_or_loader, batch_size):
-                x = as_model_range(b, device)
-                out.append(extractor(x).float().reshape(len(x), -1).cpu().numpy()); bar.update(len(x))
-    finally: extractor.train(was_training)   # a domain encoder in training goes back to training mode
+    bar = tqdm(total=total, disable=not progress, desc='features', unit='img')
+    with eval_mode(extractor), torch.inference_mode(), bar:   # an encoder in training goes back to training
+        for b in _batches(images_or_loader, batch_size):
+            x = as_model_range(b, device)
+            out.append(extractor(x).float().reshape(len(x), -1).cpu().numpy()); bar.update(len(x))
     if not out: raise ValueError("no images to extract features from")
     return np.concatenate(out)
 

@@ -10,7 +10,7 @@ from typing import Callable, Optional
 import torch
 import torch.distributed as dist
 from torch import nn
-from .config import get_device
+from .config import get_device, eval_mode
 from .data import as_model_range
 if sys.platform != 'win32': import resource
 
@@ -88,11 +88,10 @@ def predict_batches(model: nn.Module, # a classifier, or D
                    ) -> torch.Tensor:
     "Softmax class probabilities (or raw outputs) of `images` in eval mode, batch by batch, as a float CPU tensor."
     model = unwrap(model); device = device or next(model.parameters()).device
-    was_training = model.training; model.eval()
     act = (lambda t: t.softmax(-1)) if softmax else (lambda t: t)
-    try: out = [act(logits(model(as_model_range(images[i:i + batch_size], device))).float()).cpu()
-                for i in range(0, len(images), batch_size)]
-    finally: model.train(was_training)
+    with eval_mode(model):
+        out = [act(logits(model(as_model_range(images[i:i + batch_size], device))).float()).cpu()
+               for i in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, 2)
 
 # %% ../nbs/10_runtime.ipynb #14877609

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from .config import eval_mode
 from .files import markdown_table, save_figure, write_atomic
 from .data import load_split, as_model_range
 from .generator import to_map
@@ -24,16 +25,16 @@ __all__ = ['SEAM_BASE', 'SEAM_FIXES', 'stage_seams', 'block_pool', 'd_sees_block
 
 # %% ../nbs/17b_seam_study.ipynb #ce8ef98d
 @torch.no_grad()
-def stage_seams(G, # a generator (eval mode is set here)
+def stage_seams(G, # a generator (run in eval mode; its own mode is given back)
                 n: int = 64, seed: int = 0, tau: float = 0.7,
                 ks: tuple = (2, 4, 8), # borders every k tokens (pixels for the image row)
                ) -> list:
     "Seam ratio of each stage's token map X_1..X_4 and of the image, one row per map: {'map', 'side', 'k2', ...}."
-    G.eval()
     gen = torch.Generator().manual_seed(seed)
     z = sample_latent(n, G.cfg.z_dim, tau=tau, truncate=True, generator=gen)
     c = torch.arange(n) % G.cfg.num_classes
-    maps = [(f'X{k}', to_map(x, hw)) for k, (x, hw) in enumerate(G.stages(z, c)) if k] + [('image', G(z, c))]
+    with eval_mode(G):
+        maps = [(f'X{k}', to_map(x, hw)) for k, (x, hw) in enumerate(G.stages(z, c)) if k] + [('image', G(z, c))]
     return [dict(map=name, side=m.shape[-1], **{f'k{k}': seam_ratio(m, k) for k in ks if m.shape[-1] > k})
             for name, m in maps]
 

@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .config import Preset
+from .config import Preset, eval_mode
 from .data import to_model_range, from_model_range
 from .models import build_models
 from .runtime import Dist, RealBatches, unwrap, autocast, predict_batches
@@ -238,9 +238,8 @@ def generate(G: nn.Module, n: int, p: Preset, seed: int = 0, labels=None, batch_
     c = torch.arange(n) % p.model.num_classes if labels is None else torch.as_tensor(labels)
     truncate = p.train.use_sa if truncate is None else truncate
     z = sample_latent(n, p.model.z_dim, tau=p.train.tau, truncate=truncate, generator=gen)
-    was_training = G.training; G.eval()
-    out = [from_model_range(G(z[i:i+batch_size].to(device), c[i:i+batch_size].to(device)).float()).cpu()
-           for i in range(0, n, batch_size)]
-    G.train(was_training)
+    with eval_mode(G):
+        out = [from_model_range(G(z[i:i+batch_size].to(device), c[i:i+batch_size].to(device)).float()).cpu()
+               for i in range(0, n, batch_size)]
     return torch.cat(out), c
 

@@ -17,7 +17,8 @@ def split_z(z: torch.Tensor, # latent (N, n_chunks*chunk)
            ) -> tuple:
     "Split `z` into `n_chunks` equal chunks along the last dimension."
     if z.shape[-1] % n_chunks:
-        raise ValueError(f"split_z: z has {z.shape[-1]} features, not divisible into {n_chunks} equal chunks")
+        raise ValueError(f"split_z: z has {z.shape[-1]} features, "
+                         f"not divisible into {n_chunks} equal chunks")
     return z.chunk(n_chunks, dim=-1)
 
 def cond(c: torch.Tensor, # class labels (N,) long
@@ -25,8 +26,10 @@ def cond(c: torch.Tensor, # class labels (N,) long
          num_classes: int, # K
         ) -> torch.Tensor: # [one_hot(c), z_k], (N, K + chunk)
     "The conditioning vector $[c, z_k]$ of eq. 1."
-    if not c.is_cuda and (c.min() < 0 or c.max() >= num_classes):  # on a GPU this check would stall the host per stage
-        raise ValueError(f"cond: labels must lie in [0, {num_classes}), got min {c.min().item()}, max {c.max().item()}")
+    # on a GPU this check would stall the host per stage
+    if not c.is_cuda and (c.min() < 0 or c.max() >= num_classes):
+        raise ValueError(f"cond: labels must lie in [0, {num_classes}), "
+                         f"got min {c.min().item()}, max {c.max().item()}")
     return torch.cat([F.one_hot(c, num_classes).to(z_k.dtype), z_k], dim=-1)
 
 # %% ../nbs/03_class_projection.ipynb #eb8b9fd3
@@ -39,7 +42,8 @@ class ClassProjection(nn.Module):
                 ):
         super().__init__()
         self.dim, self.eps = dim, eps
-        self.gamma, self.beta = nn.Linear(cond_dim, dim, bias=False), nn.Linear(cond_dim, dim, bias=False)
+        self.gamma = nn.Linear(cond_dim, dim, bias=False)
+        self.beta = nn.Linear(cond_dim, dim, bias=False)
         for lin in (self.gamma, self.beta): nn.init.normal_(lin.weight, std=init_std)
 
     def scale_shift(self, cond: torch.Tensor): # (N, cond_dim)

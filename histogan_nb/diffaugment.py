@@ -19,6 +19,7 @@ def colour(x: torch.Tensor) -> torch.Tensor:
     m = x.mean(1, keepdim=True); x = (x - m)*(2*_u(x, 1, 1, 1)) + m
     m = x.mean((1, 2, 3), keepdim=True); return (x - m)*(_u(x, 1, 1, 1) + 0.5) + m
 
+# %% ../nbs/08a_diffaugment.ipynb #96db1c0b
 def translation(x: torch.Tensor, ratio: float = 0.125,
                 shift: torch.Tensor = None, # (N, 2) integer (dy, dx) per image; None draws them
                ) -> torch.Tensor:
@@ -26,9 +27,11 @@ def translation(x: torch.Tensor, ratio: float = 0.125,
     N, C, H, W = x.shape
     if shift is None:
         sh, sw = int(H*ratio + 0.5), int(W*ratio + 0.5)
-        shift = torch.stack([torch.randint(-sh, sh + 1, (N,)), torch.randint(-sw, sw + 1, (N,))], 1)
+        shift = torch.stack([torch.randint(-sh, sh + 1, (N,)),
+                             torch.randint(-sw, sw + 1, (N,))], 1)
     dy, dx = shift.to(x.device)[:, 0].view(N, 1, 1), shift.to(x.device)[:, 1].view(N, 1, 1)
-    iy = torch.arange(H, device=x.device).view(1, H, 1) - dy          # output row i reads input row i - dy
+    # output row i reads input row i - dy
+    iy = torch.arange(H, device=x.device).view(1, H, 1) - dy
     ix = torch.arange(W, device=x.device).view(1, 1, W) - dx
     inside = ((iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)).unsqueeze(1)
     flat = (iy.clamp(0, H - 1)*W + ix.clamp(0, W - 1)).view(N, 1, H*W).expand(N, C, H*W)
@@ -40,16 +43,20 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
     h, w = int(H*ratio + 0.5), int(W*ratio + 0.5)
     cy = torch.randint(0, H + (1 - h % 2), (N, 1, 1), device=x.device)
     cx = torch.randint(0, W + (1 - w % 2), (N, 1, 1), device=x.device)
-    yy, xx = torch.arange(H, device=x.device).view(1, H, 1), torch.arange(W, device=x.device).view(1, 1, W)
+    yy = torch.arange(H, device=x.device).view(1, H, 1)
+    xx = torch.arange(W, device=x.device).view(1, 1, W)
     oy, ox = yy - cy + h//2, xx - cx + w//2                          # position inside the square
     hole = (oy >= 0) & (oy < h) & (ox >= 0) & (ox < w)
     return x * (~hole).unsqueeze(1).to(x.dtype)
 
+# %% ../nbs/08a_diffaugment.ipynb #0d022bd3
 AUGMENTS = {'color': colour, 'colour': colour, 'translation': translation, 'cutout': cutout}
 
 def diff_augment(x: torch.Tensor, policy: str = '') -> torch.Tensor:
-    "Apply the comma-separated `policy` (e.g. 'translation,color,cutout'); '' returns `x` unchanged."
+    "Apply the comma-separated `policy` (e.g. 'translation,color,cutout'); '' returns `x` as is."
     for name in filter(None, (s.strip() for s in policy.split(','))):
-        if name not in AUGMENTS: raise ValueError(f"unknown DiffAugment operation {name!r}: choose from {', '.join(AUGMENTS)}")
+        if name not in AUGMENTS:
+            raise ValueError(f"unknown DiffAugment operation {name!r}: "
+                             f"choose from {', '.join(AUGMENTS)}")
         x = AUGMENTS[name](x)
     return x

@@ -9,7 +9,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .config import ModelConfig
-from .vit import Encoder, init_vit_weights, double_backward_attention, attention_ops, Attention
+from .vit import (Encoder, init_vit_weights, double_backward_attention, attention_ops,
+                             Attention)
 from .generator import to_map, to_tokens
 
 # %% auto #0
@@ -22,27 +23,29 @@ def check_discriminator_config(cfg: ModelConfig):
     S, p = cfg.image_size, cfg.d_patch
     if p < 1 or S % (8*p):
         ok = [q for q in range(1, S//8 + 1) if S % (8*q) == 0]
-        raise ValueError(f"d_patch={p}: D uses patches p, 2p, 4p and pools 3 times, so image_size={S} must be a "
-                         f"multiple of 8p; valid d_patch: {ok}")
+        raise ValueError(f"d_patch={p}: D uses patches p, 2p, 4p and pools 3 times, "
+                         f"so image_size={S} must be a multiple of 8p; valid d_patch: {ok}")
     if cfg.d_heads < 1 or cfg.d_dim % cfg.d_heads:
         raise ValueError(f"d_dim={cfg.d_dim} is not divisible by d_heads={cfg.d_heads}")
     if len(cfg.d_depth) != 4 or min(cfg.d_depth) < 1:
-        raise ValueError(f"d_depth={cfg.d_depth}: give 4 positive encoder counts (paper: 1, 1, 1, 2)")
+        raise ValueError(f"d_depth={cfg.d_depth}: give 4 positive encoder counts "
+                         "(paper: 1, 1, 1, 2)")
 
 # %% ../nbs/05_discriminator.ipynb #0d10490f
 def patchify(x: torch.Tensor, patch: int) -> torch.Tensor:
-    "Images (N, C, H, W) -> flattened non-overlapping patches (N, HW/patch^2, C*patch*patch), rows then columns."
+    "Images (N, C, H, W) -> flat non-overlapping patches (N, HW/patch^2, C*patch^2), row-major."
     N, C, H, W = x.shape
     x = x.view(N, C, H // patch, patch, W // patch, patch).permute(0, 2, 4, 1, 3, 5)
     return x.reshape(N, (H // patch)*(W // patch), C*patch*patch)
 
 class PatchEmbed(nn.Conv2d):
-    "Linear embedding of `patch` x `patch` patches: (N, 3, S, S) -> tokens (N, (S/patch)^2, dim); `overlap`: p/2 more on each side."
+    "Linear patch embedding: (N, 3, S, S) -> tokens (N, (S/patch)^2, dim); `overlap`: +p/2 a side."
     def __init__(self, patch: int, dim: int, overlap: bool = False):
         o = patch // 2 if overlap else 0
         super().__init__(3, dim, patch + 2*o, stride=patch, padding=o)
     def forward(self, x):
-        if self.padding[0]: return to_tokens(super().forward(x))     # overlapping: the convolution itself
+        # overlapping: the convolution itself
+        if self.padding[0]: return to_tokens(super().forward(x))
         return F.linear(patchify(x, self.stride[0]), self.weight.flatten(1), self.bias)
 
 def pool_tokens(x: torch.Tensor, hw: tuple) -> tuple:
@@ -73,12 +76,16 @@ class Discriminator(nn.Module):
         check_discriminator_config(cfg)
         self.cfg = cfg
         C, p, S = cfg.d_dim, cfg.d_patch, cfg.image_size
-        self.embed = nn.ModuleList(PatchEmbed(p * 2**k, C, cfg.d_overlap) for k in range(3))   # E_p, E_2p, E_4p
-        self.fuse = nn.ModuleList(nn.Linear(2*C, C) for _ in range(2))            # before stages 2 and 3
-        self.pos = nn.ParameterList(nn.Parameter(torch.zeros(1, (S // (p * 2**k))**2, C)) for k in range(3))
+        # E_p, E_2p, E_4p
+        self.embed = nn.ModuleList(PatchEmbed(p * 2**k, C, cfg.d_overlap) for k in range(3))
+        self.fuse = nn.ModuleList(nn.Linear(2*C, C) for _ in range(2))   # before stages 2 and 3
+        self.pos = nn.ParameterList(nn.Parameter(torch.zeros(1, (S // (p * 2**k))**2, C))
+                                    for k in range(3))
         enc = lambda: Encoder(cfg.d_dim, cfg.d_heads, cfg.mlp_ratio)
-        self.stages = nn.ModuleList(nn.ModuleList(enc() for _ in range(cfg.d_depth[k])) for k in range(4))
-        self.cls_token, self.src_token = nn.Parameter(torch.zeros(1, 1, C)), nn.Parameter(torch.zeros(1, 1, C))
+        self.stages = nn.ModuleList(nn.ModuleList(enc() for _ in range(cfg.d_depth[k]))
+                                    for k in range(4))
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, C))
+        self.src_token = nn.Parameter(torch.zeros(1, 1, C))
         self.norm = nn.LayerNorm(C)
         self.source_head, self.class_head = SourceHead(C), ClassHead(C, cfg.num_classes)
         for t in [*self.pos, self.cls_token, self.src_token]: nn.init.trunc_normal_(t, std=0.02)
@@ -88,7 +95,8 @@ class Discriminator(nn.Module):
         "D(x): the final tokens [class, source, patches...] (N, 2 + (S/8p)^2, C_D)."
         S = self.cfg.image_size
         if x.ndim != 4 or tuple(x.shape[1:]) != (3, S, S):
-            raise ValueError(f"Discriminator: x must be (N, 3, {S}, {S}) images in [-1, 1], got {tuple(x.shape)}")
+            raise ValueError(f"Discriminator: x must be (N, 3, {S}, {S}) images in [-1, 1], "
+                             f"got {tuple(x.shape)}")
         hw = (S // self.cfg.d_patch,)*2
         h = self.embed[0](x)
         for k in range(3):
@@ -97,7 +105,8 @@ class Discriminator(nn.Module):
             for blk in self.stages[k]: h = blk(h, hw)
             h, hw = pool_tokens(h, hw)
         N = x.shape[0]
-        h = torch.cat([self.cls_token.expand(N, -1, -1), self.src_token.expand(N, -1, -1), h], dim=1)
+        cls, src = self.cls_token.expand(N, -1, -1), self.src_token.expand(N, -1, -1)
+        h = torch.cat([cls, src, h], dim=1)
         for blk in self.stages[3]: h = blk(h)
         return self.norm(h)
 

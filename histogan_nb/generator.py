@@ -25,7 +25,7 @@ def g_stage_sizes(cfg: ModelConfig) -> list:
     return [cfg.image_size // 2**(3 - k) for k in range(4)]
 
 def g_window_shifts(cfg: ModelConfig) -> list:
-    "Per stage, each encoder's window shift: with `g_shift`, every second windowed encoder (counted across stages) by w/2."
+    "Each stage's encoder window shifts: with `g_shift`, w/2 on every 2nd windowed encoder of G."
     out, n = [], 0
     for depth, w in zip(cfg.g_depth, cfg.g_windows):
         shifts = []
@@ -35,18 +35,26 @@ def g_window_shifts(cfg: ModelConfig) -> list:
         out.append(tuple(shifts))
     return out
 
+# %% ../nbs/04_generator.ipynb #f9830a66
 def check_generator_config(cfg: ModelConfig):
     "Raise a ValueError naming the field and the problem if G cannot be built from `cfg`."
     S = cfg.image_size
-    if S < 16 or S % 16: raise ValueError(f"image_size={S}: the generator upsamples 4 times, so it must be a multiple of 16")
+    if S < 16 or S % 16:
+        raise ValueError(f"image_size={S}: the generator upsamples 4 times, "
+                         "so it must be a multiple of 16")
     if cfg.g_dim < 64 or cfg.g_dim % 64:
-        raise ValueError(f"g_dim={cfg.g_dim}: the widths are C, C/4, C/16, C/64, so C must be a positive multiple of 64")
+        raise ValueError(f"g_dim={cfg.g_dim}: the widths are C, C/4, C/16, C/64, "
+                         "so C must be a positive multiple of 64")
     for f in ('g_depth', 'g_heads', 'g_windows'):
-        if len(getattr(cfg, f)) != 4: raise ValueError(f"{f}={getattr(cfg, f)}: give one value per generator stage (4)")
+        if len(getattr(cfg, f)) != 4:
+            raise ValueError(f"{f}={getattr(cfg, f)}: give one value per generator stage (4)")
     if cfg.z_chunk < 1: raise ValueError(f"z_chunk={cfg.z_chunk}: must be at least 1")
     if cfg.num_classes < 1: raise ValueError(f"num_classes={cfg.num_classes}: must be at least 1")
-    for k, (d, h, w, s) in enumerate(zip(g_stage_dims(cfg), cfg.g_heads, cfg.g_windows, g_stage_sizes(cfg)), 1):
-        if h < 1 or d % h: raise ValueError(f"g_heads[{k-1}]={h}: generator stage {k} has width {d}, not divisible by {h} heads")
+    stages = zip(g_stage_dims(cfg), cfg.g_heads, cfg.g_windows, g_stage_sizes(cfg))
+    for k, (d, h, w, s) in enumerate(stages, 1):
+        if h < 1 or d % h:
+            raise ValueError(f"g_heads[{k-1}]={h}: generator stage {k} has width {d}, "
+                             f"not divisible by {h} heads")
         if w: check_window(w, s, s, where=f"g_windows[{k-1}] (generator stage {k})")
 
 # %% ../nbs/04_generator.ipynb #a145dbbf
@@ -60,14 +68,16 @@ def to_tokens(x: torch.Tensor) -> torch.Tensor:
 
 def upsample(x: torch.Tensor, # tokens (N, H*W, C)
              hw: tuple, # (H, W)
-             mode: str, # 'bicubic' (keeps C) or 'pixel_shuffle' (C -> C/4)
+             mode: str, # 'bicubic' or 'bilinear' (keep C), or 'pixel_shuffle' (C -> C/4)
             ) -> tuple: # tokens (N, 4*H*W, C or C/4), (2H, 2W)
     "2x upsampling of a token map."
     m = to_map(x, hw)
     if mode == 'bicubic': m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)
     elif mode == 'pixel_shuffle': m = F.pixel_shuffle(m, 2)
-    elif mode == 'bilinear': m = F.interpolate(m, scale_factor=2, mode='bilinear', align_corners=False)   # keeps C
-    else: raise ValueError(f"upsample: mode must be 'bicubic', 'pixel_shuffle' or 'bilinear', got {mode!r}")
+    elif mode == 'bilinear':
+        m = F.interpolate(m, scale_factor=2, mode='bilinear', align_corners=False)
+    else: raise ValueError("upsample: mode must be 'bicubic', 'pixel_shuffle' or 'bilinear', "
+                           f"got {mode!r}")
     return to_tokens(m), (2*hw[0], 2*hw[1])
 
 # %% ../nbs/04_generator.ipynb #3b8cb3ed
@@ -79,13 +89,14 @@ class GeneratorStage(nn.Module):
                  depth: int, heads: int, window: int, mlp_ratio: float, # encoder settings
                  cond_dim: int = 0, # width of [c, z_k]; 0 = no class projection
                  noise: bool = False, # per-token noise, strength learned per channel from 0
-                 shifts: tuple = (), # per encoder: roll its windows by this many tokens (default: none)
+                 shifts: tuple = (), # per encoder: tokens to roll its windows by (default: none)
                 ):
         super().__init__()
         self.mode = mode
         dim = in_dim if mode == 'bicubic' else in_dim // 4
         self.cp = ClassProjection(in_dim, cond_dim) if cond_dim else None
-        self.reduce = nn.Linear(in_dim, dim) if mode == 'bilinear' else None        # smooth x2, then C -> C/4
+        # smooth x2, then C -> C/4
+        self.reduce = nn.Linear(in_dim, dim) if mode == 'bilinear' else None
         self.noise = nn.Parameter(torch.zeros(dim)) if noise else None
         self.pos = nn.Parameter(torch.zeros(1, size*size, dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
@@ -100,7 +111,8 @@ class GeneratorStage(nn.Module):
         x, hw = upsample(x, hw, self.mode)
         if self.reduce is not None: x = self.reduce(x)
         x = x + self.pos
-        if self.noise is not None: x = x + self.noise * torch.randn_like(x[..., :1])   # one draw per token
+        # one noise draw per token, scaled per channel
+        if self.noise is not None: x = x + self.noise * torch.randn_like(x[..., :1])
         for blk in self.blocks: x = blk(x, hw)
         return x, hw
 
@@ -117,8 +129,9 @@ class Generator(nn.Module):
         cond_dim = K + cfg.z_chunk if self.use_cp else 0
         in_dims, shifts = [C] + dims[:3], g_window_shifts(cfg)
         self.blocks = nn.ModuleList(
-            GeneratorStage(in_dims[k], 'bicubic' if k == 0 else cfg.g_upsample, sizes[k], cfg.g_depth[k],
-                           cfg.g_heads[k], cfg.g_windows[k], cfg.mlp_ratio, cond_dim, cfg.g_noise, shifts[k])
+            GeneratorStage(in_dims[k], 'bicubic' if k == 0 else cfg.g_upsample, sizes[k],
+                           cfg.g_depth[k], cfg.g_heads[k], cfg.g_windows[k], cfg.mlp_ratio,
+                           cond_dim, cfg.g_noise, shifts[k])
             for k in range(4))
         self.to_rgb = nn.Linear(dims[3], 3)
         self.apply(init_vit_weights)
@@ -126,9 +139,11 @@ class Generator(nn.Module):
     def check_inputs(self, z, c):
         N = z.shape[0]
         if z.ndim != 2 or z.shape[1] != self.cfg.z_dim:
-            raise ValueError(f"Generator: z must be (N, {self.cfg.z_dim}) = 5 chunks of {self.cfg.z_chunk}, got {tuple(z.shape)}")
+            raise ValueError(f"Generator: z must be (N, {self.cfg.z_dim}) = 5 chunks of "
+                             f"{self.cfg.z_chunk}, got {tuple(z.shape)}")
         if c.shape != (N,) or c.dtype != torch.long:
-            raise ValueError(f"Generator: c must be ({N},) long class labels, got {tuple(c.shape)} {c.dtype}")
+            raise ValueError(f"Generator: c must be ({N},) long class labels, "
+                             f"got {tuple(c.shape)} {c.dtype}")
 
     def stages(self, z: torch.Tensor, # latent (N, 5*z_chunk)
                c: torch.Tensor, # labels (N,) long

@@ -20,7 +20,7 @@ __all__ = ['critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradie
 def critic_loss(src_real: torch.Tensor, # f1(D(real)), shape (N,)
                 src_fake: torch.Tensor, # f1(D(G(c, z))), shape (M,)
                ) -> torch.Tensor:
-    "What D minimises from eq. 2 (without the penalty): $-(\\mathbb{E} f^1(\\text{real}) - \\mathbb{E} f^1(\\text{fake}))$."
+    "D's loss of eq. 2, no GP: $-(\\mathbb{E} f^1(\\text{real}) - \\mathbb{E} f^1(\\text{fake}))$."
     return src_fake.mean() - src_real.mean()
 
 def generator_loss(src_fake: torch.Tensor, # f1(D(G(c, z))), shape (M,)
@@ -31,17 +31,21 @@ def generator_loss(src_fake: torch.Tensor, # f1(D(G(c, z))), shape (M,)
 # %% ../nbs/07_losses.ipynb #e26fd74d
 def interpolate(real: torch.Tensor, # real images (N, ...)
                 fake: torch.Tensor, # synthetic images, same shape
-                eps: Optional[torch.Tensor] = None, # (N,) mixing weights; None draws U(0, 1) per sample
+                eps: Optional[torch.Tensor] = None, # (N,) mixing weights; None draws U(0, 1)
                ) -> torch.Tensor:
     "$\\hat I = \\epsilon\\,I_{real} + (1-\\epsilon)\\,I_{syn}$, one $\\epsilon$ per sample."
     if real.shape != fake.shape:
-        raise ValueError(f"gradient penalty: real {tuple(real.shape)} and fake {tuple(fake.shape)} must have the same shape")
+        raise ValueError(f"gradient penalty: real {tuple(real.shape)} and fake "
+                         f"{tuple(fake.shape)} must have the same shape")
     n = real.shape[0]
     if eps is None: eps = torch.rand(n, device=real.device, dtype=real.dtype)
-    if eps.numel() != n: raise ValueError(f"gradient penalty: eps needs one value per sample ({n}), got shape {tuple(eps.shape)}")
+    if eps.numel() != n:
+        raise ValueError(f"gradient penalty: eps needs one value per sample ({n}), "
+                         f"got shape {tuple(eps.shape)}")
     eps = eps.to(real).reshape(n, *[1]*(real.dim() - 1))
     return eps*real + (1 - eps)*fake
 
+# %% ../nbs/07_losses.ipynb #6e9ee751
 def _source(out):
     return out.source if hasattr(out, 'source') else out
 
@@ -49,9 +53,10 @@ def penalty_at(scores: torch.Tensor, # f1 at the interpolates, shape (N,)
                x_hat: torch.Tensor, # the interpolates (N, ...), built with requires_grad
                lambda_gp: float = 10., # lambda of eq. 2
               ) -> torch.Tensor:
-    "The penalty of eq. 2 from the critic's scores at `x_hat`: $\\lambda_{GP}\\,\\mathbb{E}(\\lVert\\nabla_{\\hat I} f^1\\rVert_2 - 1)^2$."
+    r"Eq. 2's GP at `x_hat`: $\lambda_{GP}\,\mathbb{E}(\lVert\nabla_{\hat I} f^1\rVert_2 - 1)^2$."
     if scores.shape[0] != x_hat.shape[0] or scores.numel() != x_hat.shape[0]:
-        raise ValueError(f"gradient penalty: the critic must return one score per image, got shape {tuple(scores.shape)}")
+        raise ValueError("gradient penalty: the critic must return one score per image, "
+                         f"got shape {tuple(scores.shape)}")
     grad, = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     norm = torch.linalg.vector_norm(grad.flatten(1), dim=1)
     return lambda_gp * ((norm - 1)**2).mean()
@@ -60,15 +65,15 @@ def gradient_penalty(critic: Callable, # images -> (N,) source scores (or an out
                      real: torch.Tensor, # real images (N, ...)
                      fake: torch.Tensor, # synthetic images, same shape (detached here)
                      lambda_gp: float = 10., # lambda of eq. 2
-                     eps: Optional[torch.Tensor] = None, # (N,) mixing weights; None draws U(0, 1) per sample
+                     eps: Optional[torch.Tensor] = None, # (N,) mixing weights; None draws U(0, 1)
                     ) -> torch.Tensor:
-    "$\\lambda_{GP}\\,\\mathbb{E}(\\lVert\\nabla_{\\hat I} f^1(D(\\hat I))\\rVert_2 - 1)^2$, differentiable w.r.t. the critic."
+    r"WGAN-GP: $\lambda_{GP}\,\mathbb{E}(\lVert\nabla_{\hat I} f^1\rVert_2 - 1)^2$, at x_hat."
     x_hat = interpolate(real.detach(), fake.detach(), eps).requires_grad_(True)
     return penalty_at(_source(critic(x_hat)), x_hat, lambda_gp)
 
 # %% ../nbs/07_losses.ipynb #416503fc
 def ns_critic_loss(src_real: torch.Tensor, src_fake: torch.Tensor) -> torch.Tensor:
-    "D's non-saturating loss: $\\mathbb{E}\\,\\mathrm{softplus}(-f^1(\\text{real})) + \\mathbb{E}\\,\\mathrm{softplus}(f^1(\\text{fake}))$."
+    r"Non-saturating loss: $\mathbb{E}\log(1+e^{-f^1_{real}}) + \mathbb{E}\log(1+e^{f^1_{syn}})$."
     return F.softplus(-src_real).mean() + F.softplus(src_fake).mean()
 
 def ns_generator_loss(src_fake: torch.Tensor) -> torch.Tensor:
@@ -79,7 +84,7 @@ def r1_penalty_at(scores: torch.Tensor, # f1 at the real images, shape (N,)
                   x: torch.Tensor, # the real images (N, ...), with requires_grad
                   gamma: float = 10., # R1's weight
                  ) -> torch.Tensor:
-    "R1: $\\frac{\\gamma}{2}\\,\\mathbb{E}\\lVert\\nabla_x f^1(x)\\rVert_2^2$ at real images, differentiable w.r.t. the critic."
+    r"R1: $\frac{\gamma}{2}\,\mathbb{E}\lVert\nabla_x f^1(x)\rVert_2^2$ at the real images."
     grad, = torch.autograd.grad(scores.sum(), x, create_graph=True)
     return gamma / 2 * grad.flatten(1).pow(2).sum(1).mean()
 
@@ -87,28 +92,31 @@ def r1_penalty_at(scores: torch.Tensor, # f1 at the real images, shape (N,)
 def class_loss(logits: torch.Tensor, # f2(D(I)), shape (N, K)
                labels: torch.Tensor, # class indices, shape (N,)
               ) -> torch.Tensor:
-    "Mean cross-entropy $-\\mathbb{E}\\log \\mathrm{softmax}(f^2(D(I)))_c$: one term of eq. 3, negated."
+    "Cross-entropy $-\\mathbb{E}\\log \\mathrm{softmax}(f^2(D(I)))_c$: one term of eq. 3, negated."
     if logits.dim() != 2 or labels.shape != logits.shape[:1]:
-        raise ValueError(f"class_loss: expected logits (N, K) and labels (N,), got {tuple(logits.shape)} and {tuple(labels.shape)}")
+        raise ValueError(f"class_loss: expected logits (N, K) and labels (N,), "
+                         f"got {tuple(logits.shape)} and {tuple(labels.shape)}")
     return F.cross_entropy(logits, labels)
 
 # %% ../nbs/07_losses.ipynb #12f2efac
 class MultiLossWeighting(nn.Module):
-    "Learned weighting of `n` classification losses (eq. 7): `exp_` (paper), `log_` (Kendall) or `plain`."
+    "Learned weighting of `n` class losses (eq. 7): `exp_` (paper), `log_` (Kendall) or `plain`."
     kinds = ('exp_', 'log_', 'plain')
     def __init__(self,
                  kind: str = 'exp_', # 'exp_' (paper), 'log_' (Kendall et al.), 'plain' (L1 + L2)
                  n: int = 2, # number of losses (L1 real, L2 synthetic)
                 ):
         super().__init__()
-        if kind not in self.kinds: raise ValueError(f"unknown weighting kind {kind!r}: choose one of {', '.join(self.kinds)}")
+        if kind not in self.kinds:
+            raise ValueError(f"unknown weighting kind {kind!r}: "
+                             f"choose one of {', '.join(self.kinds)}")
         if n < 1: raise ValueError(f"MultiLossWeighting needs n >= 1 losses, got {n}")
         self.kind, self.n = kind, n
         if kind == 'exp_': self.s = nn.Parameter(torch.zeros(n))
         if kind == 'log_': self.sigma = nn.Parameter(torch.ones(n))
 
     def scales(self) -> torch.Tensor:
-        "The raw parameters for logging: s (`exp_`), sigma (`log_`), zeros for `plain` (the s at which `exp_` is plain)."
+        "For logging: s (`exp_`), sigma (`log_`), zeros for `plain` (the s where `exp_` is plain)."
         if self.kind == 'exp_': return self.s
         if self.kind == 'log_': return self.sigma
         return torch.zeros(self.n)
@@ -127,16 +135,20 @@ class MultiLossWeighting(nn.Module):
 
     def forward(self, losses: Sequence[torch.Tensor]) -> torch.Tensor:
         "$\\sum_i w_i \\mathcal{L}_i$ + regulariser, as a scalar."
-        if len(losses) != self.n: raise ValueError(f"MultiLossWeighting({self.kind!r}, n={self.n}) got {len(losses)} losses")
+        if len(losses) != self.n:
+            raise ValueError(f"MultiLossWeighting({self.kind!r}, n={self.n}) "
+                             f"got {len(losses)} losses")
         if any(torch.as_tensor(l).numel() != 1 for l in losses):
-            raise ValueError(f"MultiLossWeighting: every loss must be a scalar, got shapes {[tuple(torch.as_tensor(l).shape) for l in losses]}")
-        L = torch.stack([torch.as_tensor(l).reshape(()).float() for l in losses])   # float32 even under bf16 autocast
+            raise ValueError("MultiLossWeighting: every loss must be a scalar, got shapes "
+                             f"{[tuple(torch.as_tensor(l).shape) for l in losses]}")
+        # float32 even under bf16 autocast
+        L = torch.stack([torch.as_tensor(l).reshape(()).float() for l in losses])
         w, r = self.weights().to(L.device), self.regulariser().to(L.device)
         return (w * L).sum() + r
 
     def weighted(self, i: int, # which loss (0 = L1 real, 1 = L2 synthetic)
                  loss: torch.Tensor) -> torch.Tensor:
-        "`loss` times the i-th weight as a constant (G's use of $e^{-s_2}\\mathcal{L}_2$: no gradient to s)."
+        "`loss` times the i-th weight, constant (G's $e^{-s_2}\\mathcal{L}_2$: no gradient to s)."
         return self.weights()[i].detach().to(loss.device) * loss
 
     def extra_repr(self) -> str: return f"kind={self.kind!r}, n={self.n}"
@@ -146,17 +158,19 @@ def eq5_terms(logits: torch.Tensor, # class logits f2(I), shape (N, K)
               labels: torch.Tensor, # classes c, shape (N,)
               s: float, # the log-temperature sigma of eqs. 4-5 (t = exp(-s))
              ) -> dict:
-    "Each line of eq. 5 computed on its own (float64, shape (N,)), plus `L`, `remainder` and `error` = line4 - line1."
+    "Eq. 5 line by line (float64, shape (N,)), plus `L`, `remainder` and `error` = line4 - line1."
     f, c = logits.double(), labels.long()[:, None]
     t = math.exp(-float(s))
     L = -torch.log_softmax(f, -1).gather(1, c)[:, 0]                     # unscaled cross-entropy
     line1 = -torch.log_softmax(t*f, -1).gather(1, c)[:, 0]               # -log Softmax(t f)_c
-    m = (t*f).amax(-1, keepdim=True)                                      # shift: the ratio does not change
+    # shift: the ratio does not change
+    m = (t*f).amax(-1, keepdim=True)
     line2 = -torch.log(torch.exp(t*f - m).gather(1, c)[:, 0] / torch.exp(t*f - m).sum(-1))
     remainder = torch.logsumexp(t*f, -1) - t*torch.logsumexp(f, -1)
     line3 = -t*torch.log(torch.exp(f.gather(1, c)[:, 0] - torch.logsumexp(f, -1))) + remainder
     line4 = t*L + float(s)
-    return dict(line1=line1, line2=line2, line3=line3, line4=line4, L=L, remainder=remainder, error=line4 - line1)
+    return dict(line1=line1, line2=line2, line3=line3, line4=line4, L=L, remainder=remainder,
+                error=line4 - line1)
 
 # %% ../nbs/07_losses.ipynb #96390988
 def _eq5_grid(scale, s_grid, num_classes, n, seed):
@@ -164,16 +178,17 @@ def _eq5_grid(scale, s_grid, num_classes, n, seed):
     f = scale * torch.randn(n, num_classes, generator=g, dtype=torch.float64)
     c = torch.randint(0, num_classes, (n,), generator=g)
     rows = [eq5_terms(f, c, s) for s in s_grid]
-    return {k: torch.stack([r[k] for r in rows]).numpy() for k in ('line1', 'line4', 'error')}  # (S, N)
+    # each of shape (S, N)
+    return {k: torch.stack([r[k] for r in rows]).numpy() for k in ('line1', 'line4', 'error')}
 
-def mlw_approximation_errors(scales: Sequence[float] = (0.1, 1., 3., 10.), # logit scales a: f = a * N(0, 1)
+def mlw_approximation_errors(scales: Sequence[float] = (0.1, 1., 3., 10.), # logits f = a*N(0, 1)
                              s_range: tuple = (-3., 3.), # the s interval
                              num_classes: int = 2, # K
                              n: int = 512, # random images per scale
                              n_s: int = 121, # grid points in s
                              seed: int = 0,
                             ) -> dict:
-    "Per scale: largest |line4 - line1| over s and images (and its s), the largest |error| of the batch mean (and its s)."
+    "Per scale: max |line4 - line1| over s and images, max |error| of the batch mean, and their s."
     s_grid = np.linspace(*s_range, n_s)
     out = {}
     for a in scales:
@@ -181,17 +196,19 @@ def mlw_approximation_errors(scales: Sequence[float] = (0.1, 1., 3., 10.), # log
         i = np.unravel_index(np.abs(e).argmax(), e.shape)
         em = e.mean(1)
         out[a] = dict(max_abs_error=float(np.abs(e).max()), at_s=float(s_grid[i[0]]),
-                      max_abs_mean_error=float(np.abs(em).max()), mean_at_s=float(s_grid[np.abs(em).argmax()]))
+                      max_abs_mean_error=float(np.abs(em).max()),
+                      mean_at_s=float(s_grid[np.abs(em).argmax()]))
     return out
 
-def plot_mlw_approximation(scales: Sequence[float] = (0.1, 1., 3., 10.), # logit scales a: f = a * N(0, 1)
+# %% ../nbs/07_losses.ipynb #e581f603
+def plot_mlw_approximation(scales: Sequence[float] = (0.1, 1., 3., 10.), # logits f = a*N(0, 1)
                            s_range: tuple = (-3., 3.), # the s interval
                            num_classes: int = 2, # K
                            n: int = 512, # random images per scale
                            n_s: int = 121, # grid points in s
                            seed: int = 0,
                           ):
-    "Exact $-\\log\\mathrm{softmax}(e^{-s}f)_c$ vs the approximation $e^{-s}\\mathcal{L}+s$ over s; returns the Figure."
+    "Figure: exact $-\\log\\mathrm{softmax}(e^{-s}f)_c$ vs approx. $e^{-s}\\mathcal{L}+s$ over s."
     import matplotlib.pyplot as plt, seaborn as sns
     s_grid = np.linspace(*s_range, n_s)
     colours = sns.color_palette('viridis', len(scales))
@@ -206,6 +223,7 @@ def plot_mlw_approximation(scales: Sequence[float] = (0.1, 1., 3., 10.), # logit
     ax0.set(xlabel='$s$', ylabel='loss (batch mean, log scale)', yscale='log',
             title=r'$-\log\mathrm{softmax}(e^{-s}f)_c$ (solid) vs $e^{-s}\mathcal{L}+s$ (dashed)')
     ax1.axhline(0, color='k', lw=.5); ax1.axvline(0, color='k', lw=.5, ls=':')
-    ax1.set(xlabel='$s$', ylabel='approx. - exact', title=f'error (mean, band = min..max over {n} images, K={num_classes})')
+    ax1.set(xlabel='$s$', ylabel='approx. - exact',
+            title=f'error (mean, band = min..max over {n} images, K={num_classes})')
     ax0.legend(fontsize=7, ncol=2); ax1.legend(fontsize=8)
     return fig

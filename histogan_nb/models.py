@@ -19,7 +19,7 @@ def check_model_config(cfg: ModelConfig):
 
 # %% ../nbs/06_models.ipynb #3822186a
 def build_models(cfg: ModelConfig) -> tuple:
-    "The generator and the discriminator of `cfg`; each checks its part of the configuration first."
+    "The generator and discriminator of `cfg`; each checks its part of the configuration first."
     return Generator(cfg), Discriminator(cfg)
 
 # %% ../nbs/06_models.ipynb #301dc2d8

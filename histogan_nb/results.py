@@ -32,20 +32,24 @@ def smooth(y: np.ndarray, k: int) -> np.ndarray:
 def plot_losses(logs: dict, smooth_k: int = 0, title: str = ''):
     "Loss curves of one or more runs: `logs` maps a run name to a log path or a `read_log` dict."
     import matplotlib.pyplot as plt
-    panels = [('w_dist', 'Wasserstein estimate'), ('gp', 'gradient penalty'), ('l1', r'$\mathcal{L}_1$ (real CE)'),
-              ('l2', r'$\mathcal{L}_2$ (fake CE, kept samples)'), ('s1', r'$s_1$ or $\sigma_1$'), ('s2', r'$s_2$ or $\sigma_2$'),
+    panels = [('w_dist', 'Wasserstein estimate'), ('gp', 'gradient penalty'),
+              ('l1', r'$\mathcal{L}_1$ (real CE)'),
+              ('l2', r'$\mathcal{L}_2$ (fake CE, kept samples)'),
+              ('s1', r'$s_1$ or $\sigma_1$'), ('s2', r'$s_2$ or $\sigma_2$'),
               ('kept', 'kept fraction (SA)'), ('g_loss', 'G loss')]
     fig, axes = plt.subplots(2, 4, figsize=(16, 6.5))
     from matplotlib.ticker import MaxNLocator
-    styles = [dict(ls='-', marker='o'), dict(ls='--', marker='s'), dict(ls=':', marker='^'), dict(ls='-.', marker='d')]
-    for (name, lg), st in zip(logs.items(), styles*len(logs)):   # line style and marker: curves on top stay visible
+    styles = [dict(ls='-', marker='o'), dict(ls='--', marker='s'), dict(ls=':', marker='^'),
+              dict(ls='-.', marker='d')]
+    # line style and marker: curves on top stay visible
+    for (name, lg), st in zip(logs.items(), styles*len(logs)):
         lg = read_log(lg) if not isinstance(lg, dict) else lg
         k = smooth_k or max(1, len(lg['step'])//50)
         for ax, (key, label) in zip(axes.flat, panels):
-            ax.plot(lg['step'], smooth(lg[key], k), label=name, markevery=max(1, len(lg['step'])//10),
-                    ms=4, mfc='none', **st)
+            ax.plot(lg['step'], smooth(lg[key], k), label=name,
+                    markevery=max(1, len(lg['step'])//10), ms=4, mfc='none', **st)
             ax.set_title(label, fontsize=10)
-    for ax in axes.flat: ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # G steps are whole
+    for ax in axes.flat: ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole G steps
     for ax in axes[1]: ax.set_xlabel('G step')
     axes.flat[0].legend(); fig.suptitle(title); fig.tight_layout()
     return fig
@@ -53,11 +57,11 @@ def plot_losses(logs: dict, smooth_k: int = 0, title: str = ''):
 # %% ../nbs/11b_results.ipynb #dba5b428
 def score_run(run_dir, # a `fit` output folder
               n: int = 512, # generated and real images per side, class-balanced
-              reference: str = 'valid', # the real split scored against ('valid' to compare recipes; 'test' for reports)
+              reference: str = 'valid', # split scored against: 'valid' (recipes), 'test' (reports)
               checkpoint: str = 'last.pt', seed: int = 0, write: bool = True,
               ema: bool = True, # score the EMA of G when the run kept one (False: the raw G)
              ) -> dict:
-    "FID, per-class FID and KID of a run's generator beside the real-vs-real floor at the same n, block seams, f2's validation AUC."
+    "G's FID, per-class FID and KID beside the real-vs-real floor (same n); block seams; f2's AUC."
     import matplotlib.pyplot as plt
     from histogan_nb.metrics import InceptionFeatures
     run_dir = Path(run_dir)
@@ -67,16 +71,21 @@ def score_run(run_dir, # a `fit` output folder
     tag = '' if ema or 'G_ema' not in ckpt else '_raw'
     other = {'valid': 'test', 'test': 'valid'}[reference]
     ref, flo = load_split(p, reference), load_split(p, other)
-    ev = fid_reference(InceptionFeatures(), *ref, n, *flo, seed=seed, cache_key=fid_cache_key(p), splits=(reference, other))
+    ev = fid_reference(InceptionFeatures(), *ref, n, *flo, seed=seed, cache_key=fid_cache_key(p),
+                       splits=(reference, other))
     fake, labels = generate(G, n, p, seed=4321)
-    res = dict(run=run_dir.name, checkpoint=checkpoint, ema='G_ema' in ckpt and ema, step=ckpt['step'], reference=reference, **ev.score(fake, labels))
+    res = dict(run=run_dir.name, checkpoint=checkpoint, ema='G_ema' in ckpt and ema,
+               step=ckpt['step'], reference=reference, **ev.score(fake, labels))
     res['fid_ratio'] = res['fid']/res['fid_floor']
-    res.update(seam_ratios(fake), seam_ratio_real=seam_ratios(ref[0])['seam_ratio'])   # block seams, and real patches'
+    # block seams, and real patches'
+    res.update(seam_ratios(fake), seam_ratio_real=seam_ratios(ref[0])['seam_ratio'])
     valid = ref if reference == 'valid' else flo
-    res['valid_auc'] = classification_metrics(valid[1].numpy(), predict(D, valid[0])[:, 1].numpy())['auc']
+    probs = predict(D, valid[0])[:, 1].numpy()
+    res['valid_auc'] = classification_metrics(valid[1].numpy(), probs)['auc']
     res['train_minutes'] = ckpt.get('clock', {}).get('train_s', float('nan'))/60
     if write:
         write_atomic(run_dir/f'score_{reference}_{n}{tag}.json', res)
-        fig = image_grid(fake, labels, 8, title=f"{run_dir.name}: FID {res['fid']:.0f} (floor {res['fid_floor']:.0f})")
+        title = f"{run_dir.name}: FID {res['fid']:.0f} (floor {res['fid_floor']:.0f})"
+        fig = image_grid(fake, labels, 8, title=title)
         save_figure(fig, run_dir/f'samples{tag}.png', dpi=110, bbox_inches='tight'); plt.close(fig)
     return res

@@ -30,7 +30,7 @@ __all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'RUN_FILES', 'evaluate', 'best_chec
 
 # %% ../nbs/11a_run.ipynb #4e231641
 def evaluate(gan: GAN, valid: tuple, fid=None) -> dict:
-    "Validation metrics of f2 (accuracy, AUC, sensitivity, specificity) and, with an evaluator, FID/KID of G."
+    "f2's validation metrics (accuracy, AUC, sensitivity, specificity); with `fid`, G's FID/KID."
     probs = predict(gan.D_eval, valid[0], device=gan.device)
     res = classification_metrics(valid[1].numpy(), probs[:, 1].numpy())
     if fid is not None:
@@ -39,14 +39,16 @@ def evaluate(gan: GAN, valid: tuple, fid=None) -> dict:
     return res
 
 def best_checkpoint(run_dir, # a `fit` output folder
-                    kind: str = 'cls', # 'cls': the classifier (best AUC); 'fid': the generator (best FID)
+                    kind: str = 'cls', # 'cls': classifier (best AUC); 'fid': generator (best FID)
                    ) -> Path:
-    "The run's checkpoint for `kind`: best_cls.pt, or best_fid.pt falling back to best_cls.pt when FID was off; last.pt when no evaluation was kept."
+    "The run's `kind` checkpoint: best_cls.pt or best_fid.pt (FID off: best_cls.pt), else last.pt."
     if kind not in ('cls', 'fid'): raise ValueError(f"kind {kind!r}: 'cls' or 'fid'")
-    names = ['best_fid.pt', 'best_cls.pt', 'last.pt'] if kind == 'fid' else ['best_cls.pt', 'last.pt']
+    names = (['best_fid.pt', 'best_cls.pt', 'last.pt'] if kind == 'fid'
+             else ['best_cls.pt', 'last.pt'])
     for n in names:
         if (Path(run_dir)/n).exists(): return Path(run_dir)/n
-    raise FileNotFoundError(f"run {run_dir} has no checkpoint ({', '.join(names)}): train it first")
+    raise FileNotFoundError(f"run {run_dir} has no checkpoint ({', '.join(names)}): "
+                            "train it first")
 
 # %% ../nbs/11a_run.ipynb #79293484
 class NonFiniteLossError(RuntimeError):
@@ -54,52 +56,68 @@ class NonFiniteLossError(RuntimeError):
 
 def nonfinite_entries(obj, prefix: str = '') -> list:
     "Names of the floating tensors in a (nested) checkpoint dict that hold a NaN or an infinity."
-    if isinstance(obj, torch.Tensor): return [prefix or 'tensor'] if obj.is_floating_point() and not torch.isfinite(obj).all() else []
-    if isinstance(obj, dict): return [n for k, v in obj.items() for n in nonfinite_entries(v, f'{prefix}.{k}' if prefix else str(k))]
-    if isinstance(obj, (list, tuple)): return [n for i, v in enumerate(obj) for n in nonfinite_entries(v, f'{prefix}[{i}]')]
+    if isinstance(obj, torch.Tensor):
+        bad = obj.is_floating_point() and not torch.isfinite(obj).all()
+        return [prefix or 'tensor'] if bad else []
+    if isinstance(obj, dict):
+        return [n for k, v in obj.items()
+                for n in nonfinite_entries(v, f'{prefix}.{k}' if prefix else str(k))]
+    if isinstance(obj, (list, tuple)):
+        return [n for i, v in enumerate(obj) for n in nonfinite_entries(v, f'{prefix}[{i}]')]
     return []
 
-def _name_bad(bad: list) -> str: return bad[0] + (f' and {len(bad) - 1} more' if len(bad) > 1 else '')
+def _name_bad(bad: list) -> str:
+    return bad[0] + (f' and {len(bad) - 1} more' if len(bad) > 1 else '')
 
 def _bad_weights(ck: dict) -> list:
-    "The non-finite entries among a checkpoint's weights (G, D, G_ema, mlw); optimiser states and the rest are not checked."
+    "The non-finite entries of a checkpoint's weights (G, D, G_ema, mlw); nothing else is checked."
     return nonfinite_entries({k: ck[k] for k in ('G', 'D', 'G_ema', 'D_ema', 'mlw') if k in ck})
 
+# %% ../nbs/11a_run.ipynb #2776b008
 def check_finite(obj: dict, last: Path):
-    "Raise NonFiniteLossError if the weights in `obj` (G, D, G_ema, mlw) hold a NaN or an infinity, saying what `last` still holds."
+    "Raise NonFiniteLossError if the weights in `obj` hold a NaN or inf, saying what `last` holds."
     bad = _bad_weights(obj)
     if not bad: return
     last = Path(last)
-    keep = (f"{last} keeps the finite state of step {torch.load(last, weights_only=True)['step']}" if last.exists()
-            else f"no {last.name} was written, so no checkpoint of this run holds these weights")
-    raise NonFiniteLossError(f"non-finite weights at step {obj.get('step')} ({_name_bad(bad)}); {keep}")
+    if last.exists():
+        step = torch.load(last, weights_only=True)['step']
+        keep = f"{last} keeps the finite state of step {step}"
+    else: keep = f"no {last.name} was written, so no checkpoint of this run holds these weights"
+    what = f"non-finite weights at step {obj.get('step')} ({_name_bad(bad)})"
+    raise NonFiniteLossError(f"{what}; {keep}")
 
 def atomic_save(obj: dict, path):
-    "torch.save to `path` whole (`files.atomic_path`), refusing weights that hold a NaN or an infinity."
+    "torch.save to `path` whole (`files.atomic_path`), refusing weights with a NaN or an infinity."
     check_finite(obj, path)
     with atomic_path(path) as tmp: torch.save(obj, tmp)
 
+# %% ../nbs/11a_run.ipynb #b2f361f7
 def load_checkpoint(path, map_location='cpu', resumable: bool = False) -> dict:
-    "Load a kit checkpoint safely (`weights_only=True`), refusing a missing, damaged, foreign or non-finite file with one clear error."
+    "Load a checkpoint safely (`weights_only=True`): missing, damaged, foreign, NaN files refused."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
     if path.is_dir(): raise ValueError(f"checkpoint {path} is a folder, not a .pt file")
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise ValueError(f"checkpoint {path} could not be read ({path.stat().st_size:,} bytes; {why})") from None
+        size = path.stat().st_size
+        raise ValueError(f"checkpoint {path} could not be read ({size:,} bytes; {why})") from None
     if not isinstance(ck, dict) or not {'G', 'D', 'preset', 'step'} <= set(ck):
-        what = f"a dict with keys {sorted(map(str, ck))[:6]}" if isinstance(ck, dict) else f"a {type(ck).__name__}"
-        raise ValueError(f"checkpoint {path} is not a histogan_nb checkpoint ({what}; expected G, D, preset and step)")
+        what = (f"a dict with keys {sorted(map(str, ck))[:6]}" if isinstance(ck, dict)
+                else f"a {type(ck).__name__}")
+        raise ValueError(f"checkpoint {path} is not a histogan_nb checkpoint "
+                         f"({what}; expected G, D, preset and step)")
     if resumable and 'opt_g' not in ck:
-        raise ValueError(f"checkpoint {path} holds weights only (a best_*.pt?): a run resumes from its last.pt")
+        raise ValueError(f"checkpoint {path} holds weights only (a best_*.pt?): "
+                         "a run resumes from its last.pt")
     bad = _bad_weights(ck)
-    if bad: raise ValueError(f"checkpoint {path} holds non-finite weights ({_name_bad(bad)}): a diverged run; use an earlier checkpoint")
+    if bad: raise ValueError(f"checkpoint {path} holds non-finite weights ({_name_bad(bad)}): "
+                             "a diverged run; use an earlier checkpoint")
     return ck
 
 # %% ../nbs/11a_run.ipynb #a8ac20d4
 class FolderLock:
-    "An exclusive lock on `folder` (a `flock` on `folder/.lock` naming its holder); released by `release` or the holder's death."
+    "An exclusive `flock` on `folder/.lock` naming its holder, until `release` or the holder dies."
     def __init__(self, folder): self.path, self.f = Path(folder)/'.lock', None
 
     def acquire(self) -> FolderLock:
@@ -109,17 +127,20 @@ class FolderLock:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0); holder = f.read().strip() or 'another process'; f.close()
-            raise FileExistsError(f"{self.path.parent} is being written by {holder}: wait for it to end, "
-                                  "or write to another folder") from None
-        f.seek(0); f.truncate(); f.write(f"process {os.getpid()} on {socket.gethostname()}\n"); f.flush()
+            raise FileExistsError(f"{self.path.parent} is being written by {holder}: "
+                                  "wait for it to end, or write to another folder") from None
+        f.seek(0); f.truncate()
+        f.write(f"process {os.getpid()} on {socket.gethostname()}\n"); f.flush()
         self.f = f
         return self
 
     def release(self):
-        if self.f is not None: self.f.close(); self.f = None       # closing the file releases the flock
+        # closing the file releases the flock
+        if self.f is not None: self.f.close(); self.f = None
+
 @contextlib.contextmanager
 def one_writer(folder):
-    "Hold `FolderLock(folder)` while inside, on rank 0 of a `torchrun` job (the one rank that writes)."
+    "Hold `FolderLock(folder)` while inside, on rank 0 of a `torchrun` job (the rank that writes)."
     lock = FolderLock(folder).acquire() if int(os.environ.get('RANK', '0')) == 0 else None
     try: yield lock
     finally:
@@ -130,8 +151,11 @@ def one_writer(folder):
 def _truncate_csv(path, step: int):
     "Drop the rows of a CSV log written after `step` (a resumed run repeats them)."
     if not Path(path).exists(): return
-    with open(path) as f: r = csv.DictReader(f); fields, rows = r.fieldnames, [x for x in r if int(x['step']) <= step]
-    with atomic_path(path) as tmp, open(tmp, 'w', newline='') as f: w = csv.DictWriter(f, fields); w.writeheader(); w.writerows(rows)
+    with open(path) as f:
+        r = csv.DictReader(f)
+        fields, rows = r.fieldnames, [x for x in r if int(x['step']) <= step]
+    with atomic_path(path) as tmp, open(tmp, 'w', newline='') as f:
+        w = csv.DictWriter(f, fields); w.writeheader(); w.writerows(rows)
 
 def _csv_text(columns, rows, header: bool = False) -> str:
     buf = io.StringIO(); w = csv.DictWriter(buf, columns)
@@ -141,31 +165,38 @@ def _csv_text(columns, rows, header: bool = False) -> str:
 def _append_csv(path, row: dict):
     append_text(path, _csv_text(list(row), [row], header=not Path(path).exists()))
 
+# %% ../nbs/11a_run.ipynb #cf698762
 class StepLog:
-    "Buffered per-step CSV log of the scalars `keys`; `flush` syncs once, checks finiteness and appends the rows."
+    "Buffered per-step CSV log of `keys`; `flush` syncs once, checks finiteness, appends the rows."
     def __init__(self, path=None, # None: check and return rows, write nothing (ranks other than 0)
                  keys: tuple = ('loss',), resume_step: Optional[int] = None):
-        self.path, self.keys, self.pending, self.t0 = (Path(path) if path else None), tuple(keys), [], time.perf_counter()
+        self.path, self.keys = (Path(path) if path else None), tuple(keys)
+        self.pending, self.t0 = [], time.perf_counter()
         self.columns = ['step', 'epoch', *self.keys, 'step_time']
         if self.path is None: return
         if resume_step is not None and self.path.exists(): _truncate_csv(self.path, resume_step)
         else:
-            with open(self.path, 'w', newline='') as f: csv.DictWriter(f, self.columns).writeheader()
+            with open(self.path, 'w', newline='') as f:
+                csv.DictWriter(f, self.columns).writeheader()
 
     def add(self, step: int, epoch: int, logs: dict):
-        self.pending.append((step, epoch, torch.stack([logs[k].float().reshape(()) for k in self.keys])))
+        values = torch.stack([logs[k].float().reshape(()) for k in self.keys])
+        self.pending.append((step, epoch, values))
 
     def flush(self) -> Optional[dict]:
         if not self.pending: return None
         values = torch.stack([v for *_, v in self.pending]).cpu().tolist()
         dt = (time.perf_counter() - self.t0)/len(values); self.t0 = time.perf_counter()
-        rows = [dict(step=s, epoch=e, **dict(zip(self.keys, v)), step_time=dt) for (s, e, _), v in zip(self.pending, values)]
+        rows = [dict(step=s, epoch=e, **dict(zip(self.keys, v)), step_time=dt)
+                for (s, e, _), v in zip(self.pending, values)]
         self.pending = []
         for r in rows:
             bad = [k for k in self.keys if not math.isfinite(r[k])]
-            if bad: raise NonFiniteLossError(f"non-finite loss at step {r['step']}: {bad[0]} = {r[bad[0]]}")
+            if bad: raise NonFiniteLossError(f"non-finite loss at step {r['step']}: "
+                                             f"{bad[0]} = {r[bad[0]]}")
         if self.path:
-            append_text(self.path, _csv_text(self.columns, rows))      # a full disk: no half row, one error line
+            # a full disk: no half row, one error line
+            append_text(self.path, _csv_text(self.columns, rows))
         return rows[-1]
 
 # %% ../nbs/11a_run.ipynb #278c2604
@@ -176,13 +207,17 @@ def state_dict(gan: GAN, batches: Optional[RealBatches] = None, **extra) -> dict
     if gan.G_ema is not None: extra['G_ema'] = gan.G_ema.state_dict()
     if gan.D_ema is not None: extra['D_ema'] = gan.D_ema.state_dict()
     return dict(G=gan.G_bare.state_dict(), D=gan.D_bare.state_dict(), mlw=gan.mlw.state_dict(),
-                opt_g=gan.opt_g.state_dict(), opt_d=gan.opt_d.state_dict(), step=gan.step, d_steps=gan.d_steps,
-                rng=rng, batches=batches.state_dict() if batches else None, preset=gan.preset.to_dict(), **extra)
+                opt_g=gan.opt_g.state_dict(), opt_d=gan.opt_d.state_dict(), step=gan.step,
+                d_steps=gan.d_steps, rng=rng, batches=batches.state_dict() if batches else None,
+                preset=gan.preset.to_dict(), **extra)
 
+# %% ../nbs/11a_run.ipynb #cc09e610
 def check_compatible(ckpt: dict, p: Preset, path='checkpoint'):
     "Refuse a checkpoint whose model config differs from `p.model`, naming the differing fields."
-    saved, want = asdict(preset_from_checkpoint(ckpt, path).model), asdict(p.model)   # older files: today's defaults
-    diff = [f"{k}={saved.get(k)!r} (run asks {v!r})" for k, v in want.items() if _norm(saved.get(k)) != _norm(v)]
+    # older files: today's defaults
+    saved, want = asdict(preset_from_checkpoint(ckpt, path).model), asdict(p.model)
+    diff = [f"{k}={saved.get(k)!r} (run asks {v!r})" for k, v in want.items()
+            if _norm(saved.get(k)) != _norm(v)]
     if diff: raise ValueError(f"{path} was trained with another model config: {'; '.join(diff)}")
 
 def _norm(v): return list(v) if isinstance(v, (tuple, list)) else v
@@ -190,40 +225,50 @@ def _norm(v): return list(v) if isinstance(v, (tuple, list)) else v
 def restore(gan: GAN, ckpt: dict, batches: Optional[RealBatches] = None):
     "Put `gan` (and the batch order) back in the state saved in `ckpt`."
     check_compatible(ckpt, gan.preset)
-    gan.G_bare.load_state_dict(ckpt['G']); gan.D_bare.load_state_dict(ckpt['D']); gan.mlw.load_state_dict(ckpt['mlw'])
+    gan.G_bare.load_state_dict(ckpt['G']); gan.D_bare.load_state_dict(ckpt['D'])
+    gan.mlw.load_state_dict(ckpt['mlw'])
     gan.opt_g.load_state_dict(ckpt['opt_g']); gan.opt_d.load_state_dict(ckpt['opt_d'])
     gan.step, gan.d_steps = ckpt['step'], ckpt['d_steps']
     if gan.G_ema is not None: gan.G_ema.load_state_dict(ckpt.get('G_ema', ckpt['G']))
     if gan.D_ema is not None: gan.D_ema.load_state_dict(ckpt.get('D_ema', ckpt['D']))
     torch.set_rng_state(ckpt['rng']['torch'])
-    if 'cuda' in ckpt['rng'] and gan.device.type == 'cuda': torch.cuda.set_rng_state(ckpt['rng']['cuda'], gan.device)
+    if 'cuda' in ckpt['rng'] and gan.device.type == 'cuda':
+        torch.cuda.set_rng_state(ckpt['rng']['cuda'], gan.device)
     if batches is not None and ckpt.get('batches'): batches.load_state_dict(ckpt['batches'])
 
+# %% ../nbs/11a_run.ipynb #696e704e
 def preset_from_checkpoint(ckpt: dict, path='checkpoint') -> Preset:
-    "The preset a checkpoint was trained with (`Preset.from_dict`: older layouts read, another version's fields refused)."
+    "A checkpoint's preset (`Preset.from_dict`: old layouts read, other versions' fields refused)."
     return Preset.from_dict(ckpt['preset'], str(path))
 
 def load_models(path, device='cpu'):
-    "G, D (eval mode) and the preset of a checkpoint, e.g. `best_cls.pt` for classifying or `best_fid.pt` for sampling."
+    "G, D (eval mode) and preset of a checkpoint, e.g. `best_cls.pt` to classify or `best_fid.pt`."
     ckpt = load_checkpoint(path, map_location=device)
     p = preset_from_checkpoint(ckpt, path)
     G, D = build_models(p.model)
-    try: G.load_state_dict(ckpt.get('G_ema', ckpt['G'])); D.load_state_dict(ckpt.get('D_ema', ckpt['D']))   # last.pt keeps EMAs apart
+    try:                                   # last.pt keeps EMAs apart
+        G.load_state_dict(ckpt.get('G_ema', ckpt['G']))
+        D.load_state_dict(ckpt.get('D_ema', ckpt['D']))
     except RuntimeError as e:
-        detail = next((l.strip() for l in str(e).splitlines()[1:] if l.strip()), str(e).splitlines()[0])
-        raise ValueError(f"checkpoint {path}: its weights do not fit the model config it records ({detail[:300]})") from None
+        lines = str(e).splitlines()
+        detail = next((l.strip() for l in lines[1:] if l.strip()), lines[0])
+        raise ValueError(f"checkpoint {path}: its weights do not fit the model config it records "
+                         f"({detail[:300]})") from None
     return G.to(device).eval(), D.to(device).eval(), p
 
 # %% ../nbs/11a_run.ipynb #9547188d
 def total_steps(p: Preset, n_train: int) -> int:
-    "G steps of a run: `max_steps`, or `epochs` passes over `n_train` images at `n_critic` real batches per step."
+    "G steps: `max_steps`, or `epochs` passes over `n_train` images at `n_critic` batches a step."
     t = p.train
-    return t.max_steps if t.max_steps is not None else max(1, math.ceil(t.epochs*n_train/(t.batch_size*t.n_critic)))
+    if t.max_steps is not None: return t.max_steps
+    return max(1, math.ceil(t.epochs*n_train/(t.batch_size*t.n_critic)))
 
-RESUME_MAY_CHANGE = ('epochs', 'max_steps', 'max_minutes', 'eval_every', 'fid_images')   # the budget; every other train field shapes the maths
+# %% ../nbs/11a_run.ipynb #5c54bde0
+# the budget; every other train field shapes the maths
+RESUME_MAY_CHANGE = ('epochs', 'max_steps', 'max_minutes', 'eval_every', 'fid_images')
 
 def data_identity(p: Preset, data: dict) -> dict:
-    "What a resumed run must see again: the data config and a fingerprint of each split (size, labels, 256 of its images)."
+    "What a resume must see again: data config and split fingerprints (size, labels, 256 images)."
     import hashlib
     ident = asdict(p.data)
     for s, (x, y) in data.items():
@@ -234,181 +279,207 @@ def data_identity(p: Preset, data: dict) -> dict:
 
 def check_resume(ck: dict, p: Preset, data_id: dict, path):
     "Refuse to resume `ck` with changed data or a changed training recipe, naming what changed."
-    saved = asdict(Preset.from_dict(ck['preset'], str(path)).train)        # runtime, clf and repro sections may change
-    diff = [f"train.{k} {_norm(saved.get(k))!r} -> {_norm(v)!r}" for k, v in asdict(p.train).items()
+    # runtime, clf and repro sections may change
+    saved = asdict(Preset.from_dict(ck['preset'], str(path)).train)
+    diff = [f"train.{k} {_norm(saved.get(k))!r} -> {_norm(v)!r}"
+            for k, v in asdict(p.train).items()
             if k not in RESUME_MAY_CHANGE and _norm(saved.get(k)) != _norm(v)]
     old = ck.get('data_identity', {})
     diff += [f"data {k} {old[k]!r} -> {data_id.get(k)!r}" for k in old if old[k] != data_id.get(k)]
-    if diff: raise ValueError(f"cannot resume {path}: the run was trained with other settings ({'; '.join(diff)}). "
-                              "Resume with the same ones, or start a new run in another folder")
+    if diff: raise ValueError(f"cannot resume {path}: the run was trained with other settings "
+                              f"({'; '.join(diff)}). Resume with the same ones, or start a new "
+                              "run in another folder")
 
+# %% ../nbs/11a_run.ipynb #9077bce6
 def check_labels(p: Preset, data: dict):
     "Every split's labels must lie in [0, num_classes), and the train split must hold every class."
     K = p.model.num_classes
     for s, (_, y) in data.items():
         found = sorted(set(np.asarray(y).tolist()))
         if found and (found[0] < 0 or found[-1] >= K):
-            raise ValueError(f"the {s} split has labels {found} but model.num_classes={K}: set model.num_classes or fix the class folders")
+            raise ValueError(f"the {s} split has labels {found} but model.num_classes={K}: "
+                             "set model.num_classes or fix the class folders")
     found = sorted(set(np.asarray(data['train'][1]).tolist()))
-    if found != list(range(K)): raise ValueError(f"model.num_classes={K} but the train split holds labels {found} only")
+    if found != list(range(K)):
+        raise ValueError(f"model.num_classes={K} but the train split holds labels {found} only")
 
 # %% ../nbs/11a_run.ipynb #f3f5944d
-LOSS_KEYS = ('w_dist', 'gp', 'l1', 'l2', 's1', 's2', 'kept', 'd_loss', 'g_loss', 'g_adv', 'l2_g')   # log.csv, per G step
+# log.csv's columns, per G step
+LOSS_KEYS = ('w_dist', 'gp', 'l1', 'l2', 's1', 's2', 'kept', 'd_loss', 'g_loss', 'g_adv', 'l2_g')
 
+# %% ../nbs/11a_run.ipynb #55f46454
 @dataclass
 class Run:
     "A run in progress, as `fit`'s callbacks see it."
-    p: Preset
-    out: Path
-    gan: GAN
-    batches: RealBatches
+    p: Preset; out: Path; gan: GAN; batches: RealBatches
     data: dict                      # split -> (uint8 images, labels), in memory
     data_id: dict                   # what a resume must see again (`data_identity`)
     total: int                      # G steps planned
-    clock: Clock = field(default_factory=Clock)   # training time: evaluation and checkpoint writing left out
-    best: dict = field(default_factory=dict)      # criterion ('auc', 'fid') -> its best evaluation so far
+    clock: Clock = field(default_factory=Clock)   # training time (evaluation, saving left out)
+    best: dict = field(default_factory=dict)      # criterion ('auc', 'fid') -> best evaluation yet
     fid: Optional[object] = None    # the FID/KID evaluator (rank 0, `train.fid_images` > 0)
-    last: bool = False              # this is the run's last step: decided once per step, so every callback agrees
-    stop_signal: Optional[int] = None   # SIGTERM/SIGINT received: stop after the current step (`stop_on_signals`)
+    last: bool = False              # the last step: decided once per step, so all callbacks agree
+    stop_signal: Optional[int] = None   # SIGTERM/SIGINT: stop after this step (`stop_on_signals`)
 
     def spent_s(self) -> float:
-        "The budget's seconds so far (`Clock.budget_s`: CPU time on a CPU, wall time on an accelerator)."
+        "Budget seconds so far (`Clock.budget_s`: CPU time on a CPU, wall time on an accelerator)."
         return self.clock.budget_s(self.gan.device)
     def is_last(self) -> bool:
         mm = self.p.train.max_minutes
-        return self.agree(self.gan.step >= self.total or (mm is not None and self.spent_s() >= 60*mm)
-                          or self.stop_signal is not None)
+        over = self.gan.step >= self.total or (mm is not None and self.spent_s() >= 60*mm)
+        return self.agree(over or self.stop_signal is not None)
     def agree(self, last: bool) -> bool:
-        "DDP: every rank stops at the same step, when the first reaches its budget or gets a signal (else a hang)."
+        "DDP: every rank stops when the first reaches its budget or gets a signal (else a hang)."
         if self.gan.dist.world == 1: return last
         t = torch.tensor([float(last), float(self.stop_signal or 0)], device=self.gan.device)
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        if t[1] > 0 and self.stop_signal is None: self.stop_signal = int(t[1])   # a signal to one rank stops all
+        # a signal to one rank stops all
+        if t[1] > 0 and self.stop_signal is None: self.stop_signal = int(t[1])
         return bool(t[0])
     def due(self, every: Optional[int]) -> bool:
-        "Is a cadence of `every` steps due now? On the last step too, unless a signal stops the run (no evaluation then)."
-        return bool(every) and (self.gan.step % every == 0 or (self.last and self.stop_signal is None))
+        "Is an `every`-step cadence due now? On the last step too, unless a signal stops the run."
+        return bool(every) and (self.gan.step % every == 0
+                                or (self.last and self.stop_signal is None))
     @property
     def ckpt_path(self) -> Path: return self.out/'last.pt'
     def checkpoint(self) -> dict:
         "Everything needed to resume this run exactly."
         wall, cpu = self.clock.now()
-        return state_dict(self.gan, self.batches, best=self.best, clock=dict(train_s=wall, cpu_s=cpu), data_identity=self.data_id)
+        return state_dict(self.gan, self.batches, best=self.best,
+                          clock=dict(train_s=wall, cpu_s=cpu), data_identity=self.data_id)
 
+# %% ../nbs/11a_run.ipynb #5cceb83e
 def start_run(p: Preset, out_dir, resume: bool = False, data: Optional[dict] = None) -> Run:
-    "Everything before the first step: the splits in memory, the GAN on this rank's device and, on resume, the saved state."
+    "Before step 1: the splits in memory, the GAN on this rank's device, on resume its state."
     out, t = Path(out_dir), check_config(p).train
     if not resume and any((out/f).exists() for f in ('last.pt', 'log.csv', 'evals.csv')):
-        raise FileExistsError(f"{out} already holds a run ({'last.pt' if (out/'last.pt').exists() else 'its logs'}): "
+        what = 'last.pt' if (out/'last.pt').exists() else 'its logs'
+        raise FileExistsError(f"{out} already holds a run ({what}): "
                               "resume it (--resume) or train into another folder")
     dd = init_distributed(p.runtime.device); set_threads(p.runtime.threads)
     if dd.main: out.mkdir(parents=True, exist_ok=True); clean_stale_temps(out)
-    own = data is None                                        # real features cached only for the preset's own data
-    data = data or load_splits(p, splits=('train', 'valid', *(('test',) if t.fid_images else ())), progress=True)
+    own = data is None                       # real features cached only for the preset's own data
+    data = data or load_splits(p, splits=('train', 'valid', *(('test',) if t.fid_images else ())),
+                               progress=True)
     check_labels(p, data)
-    seed_everything(t.seed)                                   # identical initial weights on every rank
+    seed_everything(t.seed)                  # identical initial weights on every rank
     gan = make_gan(p, dd)
-    torch.manual_seed(t.seed + 1 + dd.rank)                   # then each rank draws its own z, c, eps
-    batches = RealBatches(*data['train'], t.batch_size, seed=t.seed, rank=dd.rank, world=dd.world, pin=dd.device.type == 'cuda')
-    run = Run(p, out, gan, batches, data, data_identity(p, data), total_steps(p, len(data['train'][0])),
+    torch.manual_seed(t.seed + 1 + dd.rank)  # then each rank draws its own z, c, eps
+    batches = RealBatches(*data['train'], t.batch_size, seed=t.seed, rank=dd.rank, world=dd.world,
+                          pin=dd.device.type == 'cuda')
+    run = Run(p, out, gan, batches, data, data_identity(p, data),
+              total_steps(p, len(data['train'][0])),
               fid=make_fid_evaluator(p, data['valid'], data.get('test'), own) if dd.main else None)
     if resume and run.ckpt_path.exists():
         ck = load_checkpoint(run.ckpt_path, map_location=dd.device, resumable=True)
         check_resume(ck, p, run.data_id, run.ckpt_path)
-        restore(gan, ck, batches); run.best, run.clock = ck['best'], Clock(ck['clock']['train_s'], ck['clock']['cpu_s'])
+        restore(gan, ck, batches)
+        run.best, run.clock = ck['best'], Clock(ck['clock']['train_s'], ck['clock']['cpu_s'])
         if dd.main: _truncate_csv(out/'evals.csv', gan.step)
     run.last = run.is_last()
     return run
 
 # %% ../nbs/11a_run.ipynb #fe4fba30
 class Callback:
-    "What `fit` calls around Algorithm 1: `after_step(run, logs)` after every iteration, `after_fit(run)` once at the end."
+    "What `fit` calls: `after_step(run, logs)` after each iteration, `after_fit(run)` at the end."
     def after_step(self, run: Run, logs: dict): pass
     def after_fit(self, run: Run): pass
 
 class LogLosses(Callback):
-    "`log.csv` (one row per G step) and the progress bar. A flush checks that every loss is finite, and comes before any evaluation or checkpoint."
+    "`log.csv` (a row per G step) and progress bar; a flush checks losses before evals or saves."
     def __init__(self, run: Run, progress: bool = True):
-        self.log = StepLog(run.out/'log.csv' if run.gan.dist.main else None, LOSS_KEYS, resume_step=run.gan.step if run.gan.step else None)
-        self.bar = tqdm(total=run.total, initial=run.gan.step, disable=not (progress and run.gan.dist.main),
+        self.log = StepLog(run.out/'log.csv' if run.gan.dist.main else None, LOSS_KEYS,
+                           resume_step=run.gan.step if run.gan.step else None)
+        self.bar = tqdm(total=run.total, initial=run.gan.step,
+                        disable=not (progress and run.gan.dist.main),
                         desc=f'{run.p.name} train', unit='step')
     def after_step(self, run, logs):
         self.log.add(run.gan.step, run.batches.epoch, logs); self.bar.update(1)
         t, rt = run.p.train, run.p.runtime
         if run.due(rt.log_every) or run.due(t.eval_every) or run.due(rt.ckpt_every):
             r = self.log.flush()
-            self.bar.set_postfix(W=f"{r['w_dist']:.2f}", gp=f"{r['gp']:.2f}", L1=f"{r['l1']:.3f}", L2=f"{r['l2']:.3f}",
-                                 kept=f"{r['kept']:.2f}", refresh=False)
+            self.bar.set_postfix(W=f"{r['w_dist']:.2f}", gp=f"{r['gp']:.2f}", L1=f"{r['l1']:.3f}",
+                                 L2=f"{r['l2']:.3f}", kept=f"{r['kept']:.2f}", refresh=False)
     def after_fit(self, run): self.bar.close(); self.log.flush()
 
+# %% ../nbs/11a_run.ipynb #1a0fa1f9
 class Evaluate(Callback):
-    "Every `eval_every` steps (rank 0): f2's validation metrics and FID to `evals.csv`; `best_cls.pt`/`best_fid.pt` keep the best (§IV-B)."
+    "Every `eval_every` steps, rank 0: metrics, FID to `evals.csv`, best to `best_*.pt` (§IV-B)."
     def after_step(self, run, logs):
         if not (run.gan.dist.main and run.due(run.p.train.eval_every)): return
         gan = run.gan
-        with run.clock.paused():                                                  # evaluation is not training time
-            check_finite(dict(G=gan.G_bare.state_dict(), D=gan.D_bare.state_dict(), step=gan.step), run.ckpt_path)
+        with run.clock.paused():                          # evaluation is not training time
+            weights = dict(G=gan.G_bare.state_dict(), D=gan.D_bare.state_dict(), step=gan.step)
+            check_finite(weights, run.ckpt_path)
             res = dict(step=gan.step, **evaluate(gan, run.data['valid'], run.fid))
             _append_csv(run.out/'evals.csv', res)
             for key, name in (('auc', 'best_cls.pt'), ('fid', 'best_fid.pt')):
                 if key in res and better(res, run.best.get(key), key):
                     run.best[key] = res
-                    atomic_save(dict(G=gan.G_eval.state_dict(), D=gan.D_eval.state_dict(), mlw=gan.mlw.state_dict(),
-                                     step=gan.step, preset=gan.preset.to_dict(), metrics=res), run.out/name)
+                    atomic_save(dict(G=gan.G_eval.state_dict(), D=gan.D_eval.state_dict(),
+                                     mlw=gan.mlw.state_dict(), step=gan.step,
+                                     preset=gan.preset.to_dict(), metrics=res), run.out/name)
 
+# %% ../nbs/11a_run.ipynb #d74b4678
 class Checkpoint(Callback):
-    "`last.pt` every `ckpt_every` steps and at the end. Every rank refuses non-finite weights; rank 0 writes."
+    "`last.pt` every `ckpt_every` steps and at the end; non-finite weights refused, rank 0 writes."
     def save(self, run):
         with run.clock.paused():
             sd = run.checkpoint()
-            atomic_save(sd, run.ckpt_path) if run.gan.dist.main else check_finite(sd, run.ckpt_path)
+            if run.gan.dist.main: atomic_save(sd, run.ckpt_path)
+            else: check_finite(sd, run.ckpt_path)
     def after_step(self, run, logs):
-        if run.due(run.p.runtime.ckpt_every) and not run.last: self.save(run)     # the last step's save is after_fit's
+        # the last step's save is after_fit's
+        if run.due(run.p.runtime.ckpt_every) and not run.last: self.save(run)
     def after_fit(self, run): self.save(run)
 
 # %% ../nbs/11a_run.ipynb #f31744df
 class Snapshots(Callback):
-    "Every `runtime.snapshot_minutes` of budget time: the evaluation weights to `snapshots/{minutes:07.2f}min.pt` (rank 0)."
+    "Each `snapshot_minutes` of budget, rank 0: eval weights to `snapshots/{minutes:07.2f}min.pt`."
     def __init__(self, run: Run):
         self.every = 60*run.p.runtime.snapshot_minutes
-        self.done = int(run.spent_s() // self.every)       # on resume: the snapshots already written
+        self.done = int(run.spent_s() // self.every)   # on resume: the snapshots already written
     def after_step(self, run, logs):
         k = int(run.spent_s() // self.every)
         if k <= self.done or not run.gan.dist.main: return
         self.done, gan = k, run.gan
         with run.clock.paused():
             (run.out/'snapshots').mkdir(exist_ok=True)
-            atomic_save(dict(G=gan.G_eval.state_dict(), D=gan.D_eval.state_dict(), mlw=gan.mlw.state_dict(),
-                             step=gan.step, preset=gan.preset.to_dict(), metrics={}, budget_s=run.spent_s()),
+            atomic_save(dict(G=gan.G_eval.state_dict(), D=gan.D_eval.state_dict(),
+                             mlw=gan.mlw.state_dict(), step=gan.step, preset=gan.preset.to_dict(),
+                             metrics={}, budget_s=run.spent_s()),
                         run.out/'snapshots'/f'{k*self.every/60:07.2f}min.pt')
+
 
 # %% ../nbs/11a_run.ipynb #225b1e78
 def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbacks: tuple = (),
         data: Optional[dict] = None) -> dict:
     "Train preset `p` with Algorithm 1, writing checkpoints, logs and a summary to `out_dir`."
-    with one_writer(out_dir):                                                     # one process per folder
+    with one_writer(out_dir):                               # one process per folder
         run = start_run(p, out_dir, resume, data)
         snaps = [Snapshots(run)] if p.runtime.snapshot_minutes else []
         cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *snaps, *callbacks]
         with stop_on_signals(run):
             run.clock.start()
             while not run.last:
-                logs = train_step(run.gan, run.batches)                           # Algorithm 1, one iteration
+                logs = train_step(run.gan, run.batches)     # Algorithm 1, one iteration
                 run.last = run.is_last()
                 for cb in cbs: cb.after_step(run, logs)
-            for cb in cbs: cb.after_fit(run)                                      # last.pt, also when stopped
+            for cb in cbs: cb.after_fit(run)                # last.pt, also when stopped
         if run.stop_signal is not None: raise Interrupted(run.gan.step, run.stop_signal)
         return summarize(run)
 
+# %% ../nbs/11a_run.ipynb #0c4f2bdb
 class Interrupted(KeyboardInterrupt):
-    "A run stopped by SIGTERM or SIGINT after a whole step, its `last.pt` written; `--resume` continues it exactly."
+    "A run stopped by SIGTERM/SIGINT after a whole step, `last.pt` written: `--resume` goes on."
     def __init__(self, step: int, signum: int):
         self.step, self.signum = step, signum
-        super().__init__(f"stopped at step {step} by {signal.Signals(signum).name}; continue with --resume")
+        name = signal.Signals(signum).name
+        super().__init__(f"stopped at step {step} by {name}; continue with --resume")
 
 @contextlib.contextmanager
 def stop_on_signals(run: Run):
-    "While inside: SIGTERM and SIGINT (a notebook's interrupt too) ask `run` to stop after its step; off a main thread, nothing."
+    "Inside, SIGTERM/SIGINT (notebook interrupts too) stop `run` after its step; main thread only."
     if threading.current_thread() is not threading.main_thread(): yield; return
     def ask(signum, frame): run.stop_signal = signum
     old = {s: signal.signal(s, ask) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -416,24 +487,29 @@ def stop_on_signals(run: Run):
     finally:
         for s, h in old.items(): signal.signal(s, h)
 
+# %% ../nbs/11a_run.ipynb #b3e15830
 def summarize(run: Run) -> dict:
-    "The run's `summary.json`: steps, real images consumed, time, throughput, the best evaluations and the config."
+    "The run's `summary.json`: steps, real images, time, throughput, best evaluations and config."
     t, n_train, (wall, cpu) = run.p.train, len(run.data['train'][0]), run.clock.stop().now()
     n_img = run.gan.step * t.n_critic * t.batch_size
-    s = dict(preset=run.p.name, steps=run.gan.step, epochs=n_img/n_train, real_images=n_img, train_s=wall, cpu_s=cpu,
-             images_per_s=n_img/max(wall, 1e-9), world=run.gan.dist.world, device=str(run.gan.device), best=run.best,
-             config=run.p.to_dict())
-    s['files'] = {f: (run.out/f).stat().st_size for f in RUN_FILES if (run.out/f).exists()}   # what "finished" means
-    if run.gan.dist.main: write_atomic(run.out/'summary.json', s)      # the completion record: written last
+    s = dict(preset=run.p.name, steps=run.gan.step, epochs=n_img/n_train, real_images=n_img,
+             train_s=wall, cpu_s=cpu, images_per_s=n_img/max(wall, 1e-9), world=run.gan.dist.world,
+             device=str(run.gan.device), best=run.best, config=run.p.to_dict())
+    # what "finished" means
+    s['files'] = {f: (run.out/f).stat().st_size for f in RUN_FILES if (run.out/f).exists()}
+    # the completion record: written last
+    if run.gan.dist.main: write_atomic(run.out/'summary.json', s)
     return s
 
-RUN_FILES = ('last.pt', 'best_cls.pt', 'best_fid.pt', 'log.csv', 'evals.csv')   # a finished run's files
+# a finished run's files
+RUN_FILES = ('last.pt', 'best_cls.pt', 'best_fid.pt', 'log.csv', 'evals.csv')
 
 def is_finished(run_dir) -> bool:
-    "Does `run_dir` hold a finished run: a completion record (`summary.json`) whose files are all there, whole?"
+    "Is `run_dir` finished: a completion record (`summary.json`) whose files are all there, whole?"
     f = Path(run_dir)/'summary.json'
     if not f.exists(): return False
     try: files = json.loads(f.read_text()).get('files')
     except ValueError: return False
-    if files is None: return True                       # written by an older version: no list to check
-    return all((Path(run_dir)/n).exists() and (Path(run_dir)/n).stat().st_size == size for n, size in files.items())
+    if files is None: return True           # written by an older version: no list to check
+    return all((Path(run_dir)/n).exists() and (Path(run_dir)/n).stat().st_size == size
+               for n, size in files.items())

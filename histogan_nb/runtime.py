@@ -36,16 +36,21 @@ def init_distributed(device: str = 'auto') -> Dist:
     cuda = device != 'cpu' and torch.cuda.is_available()
     if cuda: torch.cuda.set_device(local)
     if not dist.is_initialized(): dist.init_process_group('nccl' if cuda else 'gloo')
-    return Dist(dist.get_rank(), world, torch.device('cuda', local) if cuda else torch.device('cpu'))
+    return Dist(dist.get_rank(), world,
+                torch.device('cuda', local) if cuda else torch.device('cpu'))
 
 # %% ../nbs/10_runtime.ipynb #4bebfa88
 class RealBatches:
-    "Endless shuffled global batches of (uint8 images, labels); rank `r` of `world` gets its slice."
-    def __init__(self, images, labels, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1,
-                 pin: bool = False): # page-locked batches, so the copy to a GPU can overlap compute
-        if batch_size % world: raise ValueError(f"batch_size {batch_size} must be divisible by the {world} processes")
-        if len(images) < batch_size: raise ValueError(f"only {len(images)} training images for a batch of {batch_size}")
-        self.images, self.labels, self.bs, self.rank, self.world, self.pin = images, labels, batch_size, rank, world, pin
+    "Endless shuffled global batches (uint8 images, labels); rank `r` of `world` gets its slice."
+    def __init__(self, images, labels, batch_size: int, seed: int = 0,
+                 rank: int = 0, world: int = 1,
+                 pin: bool = False): # page-locked batches: the copy to a GPU can overlap compute
+        if batch_size % world:
+            raise ValueError(f"batch_size {batch_size} must be divisible by the {world} processes")
+        if len(images) < batch_size:
+            raise ValueError(f"only {len(images)} training images for a batch of {batch_size}")
+        self.images, self.labels, self.bs = images, labels, batch_size
+        self.rank, self.world, self.pin = rank, world, pin
         self.gen = torch.Generator().manual_seed(seed)
         self.epoch, self.pos, self.perm = 0, 0, torch.randperm(len(images), generator=self.gen)
 
@@ -59,34 +64,40 @@ class RealBatches:
         x, y = self.images[idx], self.labels[idx]
         return (x.pin_memory(), y.pin_memory()) if self.pin else (x, y)
 
-    def state_dict(self): return dict(epoch=self.epoch, pos=self.pos, perm=self.perm, gen=self.gen.get_state())
+    def state_dict(self):
+        return dict(epoch=self.epoch, pos=self.pos, perm=self.perm, gen=self.gen.get_state())
     def load_state_dict(self, s):
-        self.epoch, self.pos, self.perm = s['epoch'], s['pos'], s['perm']; self.gen.set_state(s['gen'])
+        self.epoch, self.pos, self.perm = s['epoch'], s['pos'], s['perm']
+        self.gen.set_state(s['gen'])
 
 # %% ../nbs/10_runtime.ipynb #51ea2ade
 def unwrap(m: nn.Module) -> nn.Module:
     "The module inside a DistributedDataParallel (or compiled) wrapper."
-    while hasattr(m, 'module') or hasattr(m, '_orig_mod'): m = getattr(m, 'module', None) or m._orig_mod
+    while hasattr(m, 'module') or hasattr(m, '_orig_mod'):
+        m = getattr(m, 'module', None) or m._orig_mod
     return m
 
 def set_threads(threads: int) -> int:
     "Apply `runtime.threads` to torch (0 leaves torch's default); returns the thread count in use."
-    if threads < 0: raise ValueError(f"runtime.threads={threads}: give 0 (torch's default) or a positive count")
+    if threads < 0:
+        raise ValueError(f"runtime.threads={threads}: give 0 (torch's default) "
+                         "or a positive count")
     if threads: torch.set_num_threads(threads)
     return torch.get_num_threads()
 
 def autocast(device: torch.device, amp: bool):
-    "bf16 autocast on CUDA when `amp` is on; a no-op otherwise (CPU autocast would slow a small model down)."
-    return torch.autocast('cuda', dtype=torch.bfloat16) if amp and device.type == 'cuda' else contextlib.nullcontext()
+    "bf16 autocast on CUDA when `amp` is on, else a no-op (CPU autocast would slow a small model)."
+    if amp and device.type == 'cuda': return torch.autocast('cuda', dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 @torch.no_grad()
 def predict_batches(model: nn.Module, # a classifier, or D
                     images, # uint8 (N, 3, S, S), or floats in [-1, 1]
                     batch_size: int = 256, device=None, # default: where the model's weights are
-                    logits: Callable = lambda out: out, # the class logits in the model's output (D: `lambda o: o.logits`)
-                    softmax: bool = True, # False: `logits(out)` as it is (e.g. D's source score, `lambda o: o.source`)
+                    logits: Callable = lambda out: out, # the output's class logits (D: `o.logits`)
+                    softmax: bool = True, # False: raw `logits(out)` (D's source score: `o.source`)
                    ) -> torch.Tensor:
-    "Softmax class probabilities (or raw outputs) of `images` in eval mode, batch by batch, as a float CPU tensor."
+    "Softmax probabilities (or raw outputs) of `images` in eval mode, in batches, as float on CPU."
     model = unwrap(model); device = device or next(model.parameters()).device
     act = (lambda t: t.softmax(-1)) if softmax else (lambda t: t)
     with eval_mode(model):
@@ -95,10 +106,11 @@ def predict_batches(model: nn.Module, # a classifier, or D
     return torch.cat(out) if out else torch.empty(0, 2)
 
 # %% ../nbs/10_runtime.ipynb #14877609
-def cpu_seconds(children: bool = True, # also the CPU seconds of the children this process has waited for
+def cpu_seconds(children: bool = True, # also the CPU seconds of the waited-for children
                ) -> float:
     "User + system CPU seconds of this process (and, with `children`, of its waited-for children)."
-    if sys.platform == 'win32': return time.process_time()      # no `resource` module: this process only
+    # no `resource` module: this process only
+    if sys.platform == 'win32': return time.process_time()
     who = (resource.RUSAGE_SELF,) + ((resource.RUSAGE_CHILDREN,) if children else ())
     return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, who))
 
@@ -107,9 +119,9 @@ def sync(device: torch.device):
     if device.type == 'cuda': torch.cuda.synchronize(device)
 
 class Clock:
-    "Wall and CPU seconds spent on one activity across stops and restarts; `with clock.paused():` leaves a stretch out."
+    "Wall and CPU seconds of one activity across restarts; `with clock.paused():` skips a stretch."
     def __init__(self, wall_s: float = 0.0, cpu_s: float = 0.0,
-                 children: bool = False): # count waited-for children too (a stage that runs subprocesses)
+                 children: bool = False): # count waited-for children too (subprocess stages)
         self.wall_s, self.cpu_s, self._t0, self.children = wall_s, cpu_s, None, children
     def start(self):
         if self._t0 is None: self._t0 = (time.perf_counter(), cpu_seconds(self.children))
@@ -118,13 +130,14 @@ class Clock:
         self.wall_s, self.cpu_s = self.now(); self._t0 = None
         return self
     def budget_s(self, device: torch.device) -> float:
-        "The seconds a budget counts: CPU time on a CPU (fair to runs sharing a machine), wall time on an accelerator."
+        "Seconds a budget counts: CPU on a CPU (fair to runs sharing it), wall on an accelerator."
         wall, cpu = self.now()
         return cpu if device.type == 'cpu' else wall
     def now(self) -> tuple:
         "(wall seconds, CPU seconds) so far, the running stretch included."
         if self._t0 is None: return self.wall_s, self.cpu_s
-        return self.wall_s + time.perf_counter() - self._t0[0], self.cpu_s + cpu_seconds(self.children) - self._t0[1]
+        return (self.wall_s + time.perf_counter() - self._t0[0],
+                self.cpu_s + cpu_seconds(self.children) - self._t0[1])
     @contextlib.contextmanager
     def paused(self):
         running = self._t0 is not None; self.stop()
@@ -134,8 +147,8 @@ class Clock:
 
 # %% ../nbs/10_runtime.ipynb #86fa3192
 class StageTimer:
-    "Record wall, CPU (incl. children) and GPU-held seconds per named stage: `with timer('stage'): ...`."
-    def __init__(self, gpus: Optional[int] = None): # GPUs a stage holds (default: 1 if CUDA is initialised, else 0)
+    "Record wall, CPU (with children) and GPU-held seconds per stage: `with timer('stage'): ...`."
+    def __init__(self, gpus: Optional[int] = None): # GPUs per stage (None: 1 if CUDA initialised)
         self.gpus, self.stages = gpus, {}
 
     @contextlib.contextmanager
@@ -148,7 +161,8 @@ class StageTimer:
             if cuda: torch.cuda.synchronize()
             wall, cpu = clock.stop().now()
             s = self.stages.setdefault(name, dict(wall_s=0.0, cpu_s=0.0, gpu_s=0.0))
-            s['wall_s'] += wall; s['cpu_s'] += cpu; s['gpu_s'] += wall * (self.gpus if self.gpus is not None else int(cuda))
+            s['wall_s'] += wall; s['cpu_s'] += cpu
+            s['gpu_s'] += wall * (self.gpus if self.gpus is not None else int(cuda))
 
     def total(self) -> dict:
         "Sum over stages."
@@ -157,11 +171,13 @@ class StageTimer:
 # %% ../nbs/10_runtime.ipynb #e0e35b8e
 @functools.lru_cache(None)
 def ipc_kernel_manager() -> type:
-    "A Jupyter kernel manager class whose kernels talk over IPC sockets (pass as `kernel_manager_class`)."
+    "A Jupyter kernel manager class whose kernels use IPC sockets (as `kernel_manager_class`)."
     from jupyter_client.manager import AsyncKernelManager
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kw):
             super().__init__(**kw)
-            self.transport = 'ipc'   # sockets as files: an absolute path, since the kernel may start in another folder
-            self.ip = os.path.join(tempfile.gettempdir(), f'histogan-kernel-{uuid.uuid4().hex[:12]}')
+            # sockets as files: an absolute path, since the kernel may start in another folder
+            self.transport = 'ipc'
+            self.ip = os.path.join(tempfile.gettempdir(),
+                                   f'histogan-kernel-{uuid.uuid4().hex[:12]}')
     return IPCKernelManager

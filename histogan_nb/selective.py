@@ -27,7 +27,8 @@ def truncated_normal(shape, # output shape, e.g. (n, z_dim)
     lo = 0.5 * math.erfc(tau / math.sqrt(2))                 # Phi(-tau), accurate for large tau
     u = torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
     x = torch.special.ndtri(lo + (1 - 2*lo) * u)
-    return x.clamp(-tau, tau).to(dtype)                       # clamp only guards float rounding at the ends
+    # clamp only guards float rounding at the ends
+    return x.clamp(-tau, tau).to(dtype)
 
 # %% ../nbs/08_selective_augmentation.ipynb #1769f482
 def sample_latent(n: int, # batch size
@@ -47,7 +48,8 @@ def sample_labels(n: int, # batch size
                   device=None,
                  ) -> torch.Tensor:
     "Conditioning labels c, uniform over the classes, shape (n,), int64."
-    if num_classes < 1: raise ValueError(f"sample_labels: num_classes must be >= 1, got {num_classes}")
+    if num_classes < 1:
+        raise ValueError(f"sample_labels: num_classes must be >= 1, got {num_classes}")
     return torch.randint(0, num_classes, (n,), generator=generator, device=device)
 
 def sample_conditioning(n: int, # batch size
@@ -57,7 +59,8 @@ def sample_conditioning(n: int, # batch size
                         device=None,
                        ) -> tuple:
     "(z, c) for a synthetic batch: truncated z when `train_cfg.use_sa`, uniform labels."
-    c = sample_labels(n, model_cfg.num_classes, generator, device)   # c first: the order training has always drawn them
+    # c first: the order training has always drawn them
+    c = sample_labels(n, model_cfg.num_classes, generator, device)
     return sample_latent(n, model_cfg.z_dim, train_cfg.tau, train_cfg.use_sa, generator, device), c
 
 # %% ../nbs/08_selective_augmentation.ipynb #0ea0686a
@@ -67,8 +70,10 @@ def selective_mask(logits: torch.Tensor, # f2(D(I_syn)), shape (N, K)
                   ) -> torch.Tensor:
     "Boolean (N,): softmax(logits)[c] > confidence, computed without gradient."
     if logits.dim() != 2 or c.shape != logits.shape[:1]:
-        raise ValueError(f"selective_mask: expected logits (N, K) and labels (N,), got {tuple(logits.shape)} and {tuple(c.shape)}")
-    if not 0 <= confidence <= 1: raise ValueError(f"selective_mask: confidence must be in [0, 1], got {confidence}")
+        raise ValueError(f"selective_mask: expected logits (N, K) and labels (N,), "
+                         f"got {tuple(logits.shape)} and {tuple(c.shape)}")
+    if not 0 <= confidence <= 1:
+        raise ValueError(f"selective_mask: confidence must be in [0, 1], got {confidence}")
     with torch.no_grad():
         p = torch.softmax(logits.float(), -1).gather(1, c.long()[:, None])[:, 0]
         return p > confidence
@@ -79,7 +84,9 @@ def selected_class_loss(logits: torch.Tensor, # f2(D(I_syn)), shape (N, K)
                         mask: torch.Tensor, # bool (N,): which samples count
                        ) -> torch.Tensor:
     "Mean cross-entropy over the kept samples; exactly 0 (with a grad_fn) when none is kept."
-    if mask.shape != c.shape: raise ValueError(f"selected_class_loss: mask {tuple(mask.shape)} must match labels {tuple(c.shape)}")
+    if mask.shape != c.shape:
+        raise ValueError(f"selected_class_loss: mask {tuple(mask.shape)} "
+                         f"must match labels {tuple(c.shape)}")
     ce = F.cross_entropy(logits, c, reduction='none')
     kept = mask.to(ce.dtype)
     return torch.where(mask, ce, torch.zeros_like(ce)).sum() / kept.sum().clamp(min=1)
@@ -89,7 +96,7 @@ def synthetic_class_loss(logits: torch.Tensor, # f2(D(I_syn)), shape (N, K)
                          c: torch.Tensor, # conditioning labels, shape (N,)
                          cfg: TrainConfig, # uses `use_sa` and `confidence`
                         ) -> tuple:
-    "(L2, kept fraction) for D's update: selective (Alg. 2) when `cfg.use_sa`, else plain CE over all samples."
+    "(L2, kept fraction) for D: selective (Alg. 2) if `cfg.use_sa`, else plain CE on all samples."
     if cfg.use_sa:
         mask = selective_mask(logits, c, cfg.confidence)
         return selected_class_loss(logits, c, mask), mask.float().mean()

@@ -16,8 +16,9 @@ from .data import to_model_range, from_model_range
 from .models import build_models
 from .runtime import Dist, RealBatches, unwrap, autocast, predict_batches
 from .vit import double_backward_attention
-from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting, interpolate, penalty_at,
-                                ns_critic_loss, ns_generator_loss, r1_penalty_at)
+from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting,
+                                interpolate, penalty_at, ns_critic_loss, ns_generator_loss,
+                                r1_penalty_at)
 from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
 
@@ -34,11 +35,11 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     real = to_model_range(real_u8.to(gan.device, non_blocking=True))
     labels = labels.to(gan.device, non_blocking=True)
     n = len(real)
-    with torch.no_grad(): fake, c = fake_batch(gan, n)              # I_syn = G(c, z), c ~ U{0..K-1}
+    with torch.no_grad(): fake, c = fake_batch(gan, n)              # I_syn = G(c, z)
     real, fake = diff_augment(real, t.diffaug), diff_augment(fake.float(), t.diffaug)   # T(I)
     x_hat = penalty_images(real, fake, sw)                          # eps I_real + (1 - eps) I_syn
     src, logits, src_hat = d_scores(gan, real, fake, x_hat, sw)     # f^1, f^2 of both; f^1(x_hat)
-    l_critic = sw.critic_loss(src[:n], src[n:])                     # -(E f^1(I_real) - E f^1(I_syn))
+    l_critic = sw.critic_loss(src[:n], src[n:])                     # -(E f^1(real) - E f^1(syn))
     gp = (sw.penalty_at(src_hat, x_hat, t.lambda_gp) * t.gp_every if sw.penalty   # eq. 2's penalty
           else src.new_zeros(()))
     l1 = class_loss(logits[:n], labels)                             # L_1: real images (eq. 3)
@@ -83,34 +84,43 @@ def d_scores(gan: GAN, real: torch.Tensor, fake: torch.Tensor, x_hat: torch.Tens
     src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else src[2*n:]
     return src[:2*n], logits[:2*n], src_hat
 
+# %% ../nbs/11_train.ipynb #2fea79e4
 def penalty_pass_scores(gan: GAN, x_hat: torch.Tensor) -> torch.Tensor:
-    "f^1 at x_hat from a pass of D of its own (`runtime.penalty_apart`): the double backward covers N images, not 3N."
-    with double_backward_attention(), gan.autocast():   # DDP's wrapper sees one forward: this pass goes round it
+    "f^1(x_hat) from D's own pass (`runtime.penalty_apart`): the double backward covers N, not 3N."
+    # DDP's wrapper sees one forward: this pass goes round it
+    with double_backward_attention(), gan.autocast():
         return gan.D_bare(x_hat).source.float()
 
+# %% ../nbs/11_train.ipynb #314780c8
 def l2_factor(t, step: int) -> float:
-    "L_2's factor in D's update at G step `step`: 0 without `synthetic_cls`, a linear ramp over `l2_ramp` steps, else 1."
+    "L_2's factor in D's loss: 0 without `synthetic_cls`, ramped over `l2_ramp` G steps, else 1."
     if not t.synthetic_cls: return 0.0
     return min(1.0, step / t.l2_ramp) if t.l2_ramp else 1.0
 
 def _update_d(gan: GAN, loss: torch.Tensor):
-    "Backward, the s gradients averaged over ranks, D's gradient clipped (`clip_d`), one step of D's optimiser."
+    "Backward, s gradients averaged over ranks, D's gradient clipped (`clip_d`), one `opt_d` step."
+    t = gan.preset.train
     gan.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     _allreduce_grads(gan, gan.mlw.parameters())
-    if gan.preset.train.clip_d: nn.utils.clip_grad_norm_(gan.D.parameters(), gan.preset.train.clip_d)
+    if t.clip_d: nn.utils.clip_grad_norm_(gan.D.parameters(), t.clip_d)
     gan.opt_d.step(); gan.d_steps += 1
-    if gan.D_ema is not None: ema_update(gan.D_ema, gan.D_bare, gan.preset.train.cls_ema, gan.d_steps - 1)
+    if gan.D_ema is not None: ema_update(gan.D_ema, gan.D_bare, t.cls_ema, gan.d_steps - 1)
 
+# %% ../nbs/11_train.ipynb #53c4f9da
 def d_step_alone(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
-    "The control (`train.adversarial = False`): one update of D's class head on real images, $\\mathcal L_1$ alone."
-    real, labels = to_model_range(real_u8.to(gan.device, non_blocking=True)), labels.to(gan.device, non_blocking=True)
-    with gan.autocast(): logits = gan.D(diff_augment(real, gan.preset.train.diffaug)).logits.float()
-    l1 = class_loss(logits, labels)                                               # f^1 plays no part: no gradient
+    "The control (`adversarial = False`): one update of f^2 on real images, $\\mathcal L_1$ alone."
+    real = to_model_range(real_u8.to(gan.device, non_blocking=True))
+    labels = labels.to(gan.device, non_blocking=True)
+    with gan.autocast():
+        logits = gan.D(diff_augment(real, gan.preset.train.diffaug)).logits.float()
+    l1 = class_loss(logits, labels)                   # f^1 plays no part: no gradient
     _update_d(gan, l1)
     zero = l1.new_zeros(())
-    return dict(d_loss=l1.detach(), w_dist=zero, gp=zero, l1=l1.detach(), l2=zero, s1=zero, s2=zero, kept=zero)
+    return dict(d_loss=l1.detach(), w_dist=zero, gp=zero, l1=l1.detach(), l2=zero, s1=zero,
+                s2=zero, kept=zero)
 
+# %% ../nbs/11_train.ipynb #7b8d1169
 def fake_batch(gan: GAN, n: int):
     "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
     z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
@@ -123,7 +133,7 @@ def _allreduce_grads(gan: GAN, params):
         if p.grad is not None: dist.all_reduce(p.grad); p.grad /= gan.dist.world
 
 def floor_log_weights(mlw: MultiLossWeighting, s_min: Optional[float]):
-    "Project the learned log-weights onto s >= s_min (sigma >= exp(s_min/2) for `log_`); None leaves them free."
+    "Project the log-weights onto s >= s_min (sigma >= exp(s_min/2) for `log_`); None: no floor."
     if s_min is None: return
     with torch.no_grad():
         if mlw.kind == 'exp_': mlw.s.clamp_(min=s_min)
@@ -134,8 +144,10 @@ def g_step(gan: GAN, n: int) -> dict:
     "One generator update on `n` fresh samples; returns detached loss terms."
     D = gan.D_bare; D.requires_grad_(False)
     fake, c = fake_batch(gan, n)
-    with gan.autocast(): out = D(diff_augment(fake, gan.preset.train.diffaug))    # the same T as D's step, differentiable
-    l_adv = (ns_generator_loss if gan.preset.train.source_loss == 'ns-r1' else generator_loss)(out.source.float())
+    # the same T as D's step, differentiable
+    with gan.autocast(): out = D(diff_augment(fake, gan.preset.train.diffaug))
+    adv_loss = ns_generator_loss if gan.preset.train.source_loss == 'ns-r1' else generator_loss
+    l_adv = adv_loss(out.source.float())
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + gan.mlw.weighted(1, l2_g)
     gan.opt_g.zero_grad(set_to_none=True)
@@ -146,8 +158,9 @@ def g_step(gan: GAN, n: int) -> dict:
 # %% ../nbs/11_train.ipynb #2898bd2f
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: Optional[int] = None):
-    "$\\theta_{ema} \\leftarrow \\beta_t\\,\\theta_{ema} + (1-\\beta_t)\\,\\theta$, $\\beta_t = \\min(\\beta, \\frac{1+t}{10+t})$ at G step t (buffers copied)."
-    if step is not None: decay = min(decay, (1 + step)/(10 + step))   # warm-up: early weights do not linger
+    "$\\theta_{ema} \\leftarrow \\beta_t\\theta_{ema} + (1-\\beta_t)\\theta$, buffers copied."
+    # warm-up at G step t, $\beta_t = \min(\beta, \frac{1+t}{10+t})$: early weights do not linger
+    if step is not None: decay = min(decay, (1 + step)/(10 + step))
     for e, m in zip(ema.parameters(), model.parameters()): e.lerp_(m.detach(), 1 - decay)
     for e, m in zip(ema.buffers(), model.buffers()): e.copy_(m)
 
@@ -156,7 +169,7 @@ def train_step(gan: GAN, batches: RealBatches) -> dict:
     t = gan.preset.train
     for _ in range(t.n_critic): logs = d_step(gan, *next(batches))
     if t.adversarial: logs.update(g_step(gan, t.batch_size // gan.dist.world))
-    else: logs.update({k: torch.zeros(()) for k in ('g_loss', 'g_adv', 'l2_g')})   # the control: no G
+    else: logs.update({k: torch.zeros(()) for k in ('g_loss', 'g_adv', 'l2_g')})  # control: no G
     if gan.G_ema is not None and t.adversarial: ema_update(gan.G_ema, gan.G_bare, t.ema, gan.step)
     gan.step += 1
     return logs
@@ -174,10 +187,12 @@ class GAN:
     dist: Dist = field(default_factory=Dist)
     step: int = 0                       # G steps taken
     d_steps: int = 0                    # D steps taken (the lazy penalty counts these)
-    G_ema: Optional[nn.Module] = None   # exponential moving average of G's weights (`train.ema`), used for sampling
-    D_ema: Optional[nn.Module] = None   # exponential moving average of D's weights (`train.cls_ema`), used to classify
-    G_bare: Optional[nn.Module] = None  # G and D without DDP's or compile's wrapper: the penalty's own pass, the EMAs
-    D_bare: Optional[nn.Module] = None  # and the checkpoints reach the weights through these
+    G_ema: Optional[nn.Module] = None   # EMA of G's weights (`train.ema`), used for sampling
+    D_ema: Optional[nn.Module] = None   # EMA of D's weights (`train.cls_ema`), used to classify
+    # G and D without DDP's or compile's wrapper: the penalty's own pass, the EMAs and the
+    # checkpoints reach the weights through these
+    G_bare: Optional[nn.Module] = None
+    D_bare: Optional[nn.Module] = None
     @property
     def device(self): return self.dist.device
     @property
@@ -192,30 +207,36 @@ class GAN:
         "bf16 autocast on CUDA when `runtime.amp` is on (`10_runtime`); a no-op otherwise."
         return autocast(self.device, self.preset.runtime.amp)
 
+# %% ../nbs/11_train.ipynb #5ae7599f
 def make_gan(p: Preset, dd: Optional[Dist] = None,
-             compile_backend: Optional[str] = 'inductor', # torch.compile backend for G when `runtime.compile`; None: never compile
+             compile_backend: Optional[str] = 'inductor', # G's torch.compile backend; None: never
             ) -> GAN:
     "Build G, D, the loss weights and the optimisers of preset `p` on `dd`'s device."
     dd, t = dd or Dist(), p.train
     G, D = build_models(p.model)
-    G, D, mlw = G.to(dd.device), D.to(dd.device), MultiLossWeighting(t.weighting, n=2).to(dd.device)
+    G, D = G.to(dd.device), D.to(dd.device)
+    mlw = MultiLossWeighting(t.weighting, n=2).to(dd.device)
     bare = dict(G_bare=G, D_bare=D)
     fused = dict(fused=True) if dd.device.type == 'cuda' else {}
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=tuple(map(float, t.betas)), **fused)
-    opt_d = torch.optim.Adam(_d_param_groups(D, mlw, t), lr=t.lr_d, betas=tuple(map(float, t.betas)), **fused)
+    opt_d = torch.optim.Adam(_d_param_groups(D, mlw, t), lr=t.lr_d,
+                             betas=tuple(map(float, t.betas)), **fused)
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if t.ema else None
     D_ema = copy.deepcopy(D).requires_grad_(False).eval() if t.cls_ema else None
-    # D stays eager: its pass sits inside the penalty's double backward, which compiled autograd does not support.
-    # Static shapes: G's four stages share one forward with fixed shapes each; dynamic ones made the first step 10x slower
-    if p.runtime.compile and compile_backend: G = torch.compile(G, backend=compile_backend, dynamic=False)
+    # D stays eager: its pass sits inside the penalty's double backward, which compiled autograd
+    # does not support. Static shapes: G's four stages share one forward with fixed shapes each;
+    # dynamic ones made the first step 10x slower
+    if p.runtime.compile and compile_backend:
+        G = torch.compile(G, backend=compile_backend, dynamic=False)
     if dd.world > 1:
         ids = [dd.device.index] if dd.device.type == 'cuda' else None
         G = nn.parallel.DistributedDataParallel(G, ids)
-        D = nn.parallel.DistributedDataParallel(D, ids, find_unused_parameters=not t.adversarial)   # the control: no f^1 grad
+        # the control: no f^1 grad
+        D = nn.parallel.DistributedDataParallel(D, ids, find_unused_parameters=not t.adversarial)
     return GAN(G, D, mlw, opt_g, opt_d, p, dd, G_ema=G_ema, D_ema=D_ema, **bare)
 
 def _d_param_groups(D: nn.Module, mlw: nn.Module, t) -> list:
-    "D's optimiser groups: one (the paper), or with `lr_cls` the class head f^2 and class token apart at that rate."
+    "D's optimiser groups: one (the paper); with `lr_cls`, f^2 and the class token at that rate."
     if t.lr_cls is None: return [dict(params=[*D.parameters(), *mlw.parameters()])]
     cls = [*D.class_head.parameters(), D.cls_token]
     ids = {id(q) for q in cls}
@@ -223,23 +244,26 @@ def _d_param_groups(D: nn.Module, mlw: nn.Module, t) -> list:
             dict(params=cls, lr=t.lr_cls)]
 
 # %% ../nbs/11_train.ipynb #1ca541cc
-def predict(D: nn.Module, images: torch.Tensor, batch_size: int = 256, device=None) -> torch.Tensor:
+def predict(D: nn.Module, images: torch.Tensor, batch_size: int = 256,
+            device=None) -> torch.Tensor:
     "P(label | image) from the class head f2, as a (N, K) CPU tensor."
     return predict_batches(D, images, batch_size, device, logits=lambda out: out.logits)
 
 # %% ../nbs/11_train.ipynb #1ac5c872
 @torch.no_grad()
-def generate(G: nn.Module, n: int, p: Preset, seed: int = 0, labels=None, batch_size: int = 256, device=None,
-             truncate: Optional[bool] = None, # latents cut at tau (None: when the selective augmentation is on)
+def generate(G: nn.Module, n: int, p: Preset, seed: int = 0, labels=None, batch_size: int = 256,
+             device=None,
+             truncate: Optional[bool] = None, # latents cut at tau (None: when SA is on)
             ):
-    "`n` images (uint8, N×3×S×S) and their labels from G, with latents drawn from a fixed seed (class-balanced)."
+    "`n` class-balanced images (uint8, N×3×S×S) and labels from G, latents from a fixed seed."
     G = unwrap(G); device = device or next(G.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     c = torch.arange(n) % p.model.num_classes if labels is None else torch.as_tensor(labels)
     truncate = p.train.use_sa if truncate is None else truncate
     z = sample_latent(n, p.model.z_dim, tau=p.train.tau, truncate=truncate, generator=gen)
     with eval_mode(G):
-        out = [from_model_range(G(z[i:i+batch_size].to(device), c[i:i+batch_size].to(device)).float()).cpu()
+        out = [from_model_range(G(z[i:i+batch_size].to(device),
+                                  c[i:i+batch_size].to(device)).float()).cpu()
                for i in range(0, n, batch_size)]
     return torch.cat(out), c
 

@@ -82,7 +82,8 @@ def window_reverse(windows: torch.Tensor, # (N*H/w*W/w, w*w, C)
 def _map_size(L: int, hw) -> tuple:
     if hw is not None:
         H, W = hw
-        if H*W != L: raise ValueError(f"Encoder: hw={tuple(hw)} has {H*W} tokens but the input has {L}")
+        if H*W != L:
+            raise ValueError(f"Encoder: hw={tuple(hw)} has {H*W} tokens but the input has {L}")
         return H, W
     side = math.isqrt(L)
     if side*side != L: raise ValueError(f"Encoder: {L} tokens is not a square map; pass hw=(H, W)")
@@ -126,11 +127,11 @@ def init_vit_weights(m: nn.Module):
 # %% ../nbs/02_vit.ipynb #029f61ac
 @contextmanager
 def double_backward_attention():
-    "Run SDPA with the math backend, the one that supports the double backward of the gradient penalty."
+    "Run SDPA with the math backend, which supports the double backward of the gradient penalty."
     with sdpa_kernel(SDPBackend.MATH): yield
 
 def attention_ops(t: torch.Tensor) -> set:
-    "Names of the autograd nodes behind `t` that come from attention (to see which SDPA backend ran)."
+    "Names of the attention autograd nodes behind `t` (to see which SDPA backend ran)."
     seen, names, todo = set(), set(), [t.grad_fn]
     while todo:
         f = todo.pop()

@@ -21,7 +21,7 @@ from .train import generate
 
 # %% auto #0
 __all__ = ['SEAM_BASE', 'SEAM_FIXES', 'stage_seams', 'block_pool', 'd_sees_blocks', 'second_seed', 'seam_report', 'seam_table',
-           'sample_rows', 'score_snapshots', 'plot_long_run']
+           'sample_rows', 'score_snapshots', 'plot_long_run', 'soak_summary', 'plot_soak']
 
 # %% ../nbs/17b_seam_study.ipynb #ce8ef98d
 @torch.no_grad()
@@ -119,15 +119,44 @@ def score_snapshots(run_dir, n: int = 512, reference: str = 'test') -> list:
     return rows
 
 def plot_long_run(rows: list, path, title: str = ''):
-    "FID/floor and the largest seam ratio against CPU minutes, with the targets (2x the floor; real patches' seams)."
+    "FID/floor, the largest seam ratio and f2's validation AUC against CPU minutes, with the targets."
     import matplotlib.pyplot as plt
     m = [r['minutes'] for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 3.6))
     a.plot(m, [r['fid_ratio'] for r in rows], 'o-'); a.axhline(2, ls='--', c='grey', label='target: 2x the floor')
     a.set(xlabel='CPU minutes', ylabel='FID / real-vs-real floor', title='FID'); a.legend()
     b.plot(m, [r['seam_ratio'] for r in rows], 's-', label='samples')
     b.axhline(rows[0]['seam_ratio_real'], ls='--', c='grey', label='real patches')
     b.set(xlabel='CPU minutes', ylabel='largest seam ratio (4/8/16 px)', title='block seams'); b.legend()
+    c.plot(m, [r['valid_auc'] for r in rows], 'd-')
+    c.set(xlabel='CPU minutes', ylabel='validation AUC', title="the class head f2")
     if title: fig.suptitle(title, fontsize=9)
     fig.tight_layout(); save_figure(fig, path, dpi=110); plt.close(fig)
+    return Path(path)
+
+# %% ../nbs/17b_seam_study.ipynb #d24b992e
+def soak_summary(csv_path, # `bench.soak`'s samples: wall_s, cpu_s, rss_mb, fds
+                 warmup_min: float = 10.0, # wall minutes left out at the start (data loading, first steps)
+                ) -> dict:
+    "Resident memory and open files of a soak after its warm-up: first, last, max, and memory's slope per hour."
+    import csv
+    rows = list(csv.DictReader(open(csv_path)))
+    t, rss, fds = (np.array([float(r[k]) for r in rows]) for k in ('wall_s', 'rss_mb', 'fds'))
+    t = t/60; w = t >= warmup_min
+    if w.sum() < 2: raise ValueError(f"{csv_path}: fewer than 2 samples after {warmup_min:g} minutes")
+    return dict(wall_minutes=float(t[-1]), cpu_minutes=float(rows[-1]['cpu_s'])/60, samples=len(rows),
+                rss_mb_after_warmup=float(rss[w][0]), rss_mb_last=float(rss[w][-1]), rss_mb_max=float(rss.max()),
+                rss_mb_per_hour=float(np.polyfit(t[w], rss[w], 1)[0]*60),
+                fds_min=int(fds[w].min()), fds_max=int(fds[w].max()))
+
+def plot_soak(csv_path, path, warmup_min: float = 10.0):
+    "Resident memory and open files of a soak against wall minutes, the warm-up shaded."
+    import csv, matplotlib.pyplot as plt
+    rows = list(csv.DictReader(open(csv_path)))
+    t = [float(r['wall_s'])/60 for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.2))
+    a.plot(t, [float(r['rss_mb']) for r in rows]); a.set(xlabel='wall minutes', ylabel='MB', title='resident memory')
+    b.plot(t, [int(r['fds']) for r in rows]); b.set(xlabel='wall minutes', ylabel='count', title='open files')
+    for ax in (a, b): ax.axvspan(0, warmup_min, color='grey', alpha=0.15, label='warm-up')
+    a.legend(); fig.tight_layout(); save_figure(fig, path, dpi=110); plt.close(fig)
     return Path(path)

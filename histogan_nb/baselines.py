@@ -154,6 +154,7 @@ class BestCheckpoint:
         self.state = {k: t.detach().cpu().clone() for k, t in model.state_dict().items()}
         return True
 
+# %% ../nbs/12_baselines.ipynb #e05bdd5a
 def train_classifier(model: nn.Module, # from `make_classifier`
                      train_xy: tuple, # (uint8 images (N, 3, S, S), labels (N,))
                      valid_xy: tuple, # the same for the validation split (checkpoint selection)
@@ -228,6 +229,7 @@ def sample_class(G: nn.Module, # generator: G(z, c) -> images in [-1, 1]
         kept.append(x.cpu()); have += len(x)
     return torch.cat(kept)[:n], drawn
 
+# %% ../nbs/12_baselines.ipynb #9c7e9831
 def write_synthetic_set(G: nn.Module, # generator (best-FID checkpoint)
                         D: Optional[nn.Module], # discriminator for the confidence filter, or None
                         n_per_class: int, # images per class
@@ -273,6 +275,7 @@ def _take_balanced(xy: tuple, n: int, seed: int) -> tuple:
     idx = idx[torch.randperm(len(idx), generator=g)]
     return x[idx], y[idx]
 
+# %% ../nbs/12_baselines.ipynb #ab5c85ca
 def run_baseline(arch: str, # 'resnet34', 'resnet50_cbam' or 'densenet169'
                  p: Union[str, Preset] = 'cpu', # preset (name or object)
                  with_synthetic: bool = False, # add syn_ratio x n_real synthetic images to train
@@ -364,6 +367,7 @@ def unified_cost(path: Union[str, Path], # the unified run's `summary.json` or p
     wall = sum(float(r[time_col]) for r in rows if r[time_col] not in (None, ''))
     return {'unified_training': dict(wall_s=wall, cpu_s=nan, gpu_s=nan)}
 
+# %% ../nbs/12_baselines.ipynb #cf2d4f42
 def _stages(route) -> dict:
     "Accept {stage: {wall_s, cpu_s, ...}}, a flat {wall_s, cpu_s}, or a result dict holding 'stages'."
     route = route.get('stages', route)
@@ -386,6 +390,7 @@ def route_costs(two_stage: dict, # stages of the two-stage route (e.g. `run_two_
              for k in ('wall_s', 'cpu_s', 'gpu_s')}
     return dict(rows=rows, totals=totals, ratio=ratio)
 
+# %% ../nbs/12_baselines.ipynb #688e5667
 def _fmt(v, spec='.1f', unit=''): return '–' if not np.isfinite(v) else f"{v:{spec}}{unit}"
 
 def costs_markdown(costs: dict) -> str:

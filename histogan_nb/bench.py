@@ -68,6 +68,7 @@ def bench_train(p: Preset, steps: int = 10, device='cpu', warmup: int = 2, compi
         return _bench_train(p, steps, dev, warmup, compile_backend)
     finally: torch.set_num_threads(threads0)
 
+# %% ../nbs/14_bench.ipynb #6c04d8d7
 def _bench_train(p, steps, dev, warmup, compile_backend):
     t = p.train
     torch.manual_seed(t.seed)
@@ -130,6 +131,7 @@ def format_bench(r: dict) -> str:
             ('ResNet34 patches/s', num(r['resnet34_patches_per_s']))]
     return '\n'.join(f"{k:20s} {v}" for k, v in rows)
 
+# %% ../nbs/14_bench.ipynb #2760a252
 def run_bench(preset_name: str, # 'smoke', 'cpu', 'paper'
               steps: int = 10, # timed training steps after warm-up
               json_out: Optional[str] = None, # also write the result dict here

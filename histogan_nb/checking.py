@@ -96,6 +96,7 @@ def _diagnose(got: torch.Tensor, want: torch.Tensor, what: str, atol: float, rto
             f"(mean {g.mean().item():.4g} vs {w.mean().item():.4g}, std {g.std().item() if g.numel() > 1 else 0:.4g} vs "
             f"{w.std().item() if w.numel() > 1 else 0:.4g})")
 
+# %% ../nbs/13_checking.ipynb #f8891821
 def compare(got, # the student's output
             want: torch.Tensor, # the reference's output on the same input
             what: str = 'your output', # how to name `got` in the message

@@ -130,6 +130,7 @@ def cmd_report(args):
     from histogan_nb.data import data_report
     data_report(_existing(args.data, 'data path'), out_dir=out_dir(args.out) if args.out else None)
 
+# %% ../nbs/16_cli.ipynb #483a5210
 def cmd_bench(args):
     from histogan_nb.bench import run_bench
     if args.compare:                               # the same step here and at REF, in turn
@@ -142,6 +143,7 @@ def cmd_bench(args):
         return
     run_bench(args.preset, steps=args.steps, json_out=args.json, device=args.device)
 
+# %% ../nbs/16_cli.ipynb #b2426fc9
 def cmd_repro(args):
     from histogan_nb.repro import run_repro
     if args.seeds is not None and args.seeds < 1: raise CLIError(f"--seeds must be at least 1, got {args.seeds}")
@@ -149,10 +151,12 @@ def cmd_repro(args):
               seeds=args.seeds, device=args.device, jobs=args.jobs,
               notebooks=tuple(args.notebook or NOTEBOOKS))
 
+# %% ../nbs/16_cli.ipynb #bad767d8
 def _common(sp, checkpoint=False, device=True):
     if checkpoint: sp.add_argument('--checkpoint', required=True, help='a .pt written by `histogan train`')
     if device: sp.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda', 'cuda:1', ...")
 
+# %% ../nbs/16_cli.ipynb #da11b02b
 def build_parser() -> argparse.ArgumentParser:
     "The `histogan` argument parser with its subcommands."
     ap = _Parser(prog='histogan', description='Unified ViT conditional GAN for histopathology: train, sample, evaluate, classify.')

@@ -168,6 +168,7 @@ class Preset:
             parts[s][name] = tuple(v) if isinstance(v, list) else v
         return cls(d['name'], **{s: SECTIONS[s](**kw) for s, kw in parts.items()})
 
+# %% ../nbs/00_config.ipynb #7ec140eb
 def _smoke():
     return Preset('smoke', DataConfig(train_count=256, valid_count=64, test_count=64),
                   train=TrainConfig(max_steps=4, eval_every=2), clf=ClassifierConfig(max_steps=2, batch_size=8, eval_every=1),
@@ -217,6 +218,7 @@ def _opt(rule): ok, what = rule; return (lambda v: v is None or ok(v), f'None or
 POSITIVE, UNIT = (_pos, 'a number > 0'), (_unit, 'a number in [0, 1)')
 def _one_of(*names): return (lambda v: v in names, f"one of {', '.join(map(repr, names))}")
 
+# %% ../nbs/00_config.ipynb #69123762
 CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
     'data': dict(crop=_one_of('center_crop', 'resize')),
     'model': dict(image_size=_int(8), num_classes=_int(2), z_chunk=_int(1), g_dim=_int(1), d_dim=_int(1), d_patch=_int(1),

@@ -40,6 +40,7 @@ def strip_solution(source: str, # the source of one code cell
     if region is not None: raise ValueError(f"{where}: '{BEGIN}' without '{END}'")
     return '\n'.join(out)
 
+# %% ../nbs/13b_coursework.ipynb #9dd70d71
 def _src(cell) -> str: return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
 
 KERNELSPEC = {'display_name': 'python3', 'language': 'python', 'name': 'python3'}
@@ -74,6 +75,7 @@ def student_notebook(nb: dict, # a notebook as loaded from JSON
     nb['cells'] = cells
     return opens_ready(nb)
 
+# %% ../nbs/13b_coursework.ipynb #b0535d14
 def _notebook_pairs(src: Path, dst: Path, what: str) -> list:
     "(source, destination) pairs for one notebook or a folder of them; a clear error for a missing or empty source."
     if not src.exists(): raise FileNotFoundError(f"{what}: {src} does not exist (give an exercise notebook or a folder of them, e.g. nbs/exercises)")
@@ -106,13 +108,6 @@ def write_student_version(src, # an exercise notebook, or a folder of them
 
 
 # %% ../nbs/13b_coursework.ipynb #ea2670b5
-NBGRADER_CONFIG = '''c = get_config()
-c.CourseDirectory.course_id = {course!r}
-# the kit's own stub and placeholder, so nbgrader's student version reads like `strip`'s
-c.ClearSolutions.code_stub = {{'python': 'raise NotImplementedError("your code here")'}}
-c.ClearSolutions.text_stub = {text!r}
-'''
-
 def _marks(cell) -> dict: return cell.get('metadata', {}).get('nbgrader', {})
 
 def check_gradable(nb: dict, # an exercise notebook as loaded from JSON
@@ -129,6 +124,14 @@ def check_gradable(nb: dict, # an exercise notebook as loaded from JSON
         if m.get('grade') and not m.get('solution'): points += m['points']
     if not points: raise ValueError(f"{name}: no autograded test cell")
     return points
+
+# %% ../nbs/13b_coursework.ipynb #5ea8d67f
+NBGRADER_CONFIG = '''c = get_config()
+c.CourseDirectory.course_id = {course!r}
+# the kit's own stub and placeholder, so nbgrader's student version reads like `strip`'s
+c.ClearSolutions.code_stub = {{'python': 'raise NotImplementedError("your code here")'}}
+c.ClearSolutions.text_stub = {text!r}
+'''
 
 def write_course(src, # the exercise notebooks (a folder, e.g. nbs/exercises)
                  dst, # the course folder (created)
@@ -151,6 +154,7 @@ def write_course(src, # the exercise notebooks (a folder, e.g. nbs/exercises)
     write_atomic(dst/'nbgrader_config.py', NBGRADER_CONFIG.format(course=course, text=ANSWER_PLACEHOLDER))
     return [d for _, d in pairs]
 
+# %% ../nbs/13b_coursework.ipynb #4f4d1442
 def main(argv: Optional[list] = None) -> int:
     "`python -m histogan_nb.coursework strip|course SRC DST`: the student version, or an nbgrader course."
     ap = argparse.ArgumentParser(prog='python -m histogan_nb.coursework', description=main.__doc__)

@@ -62,6 +62,7 @@ def chw(a: np.ndarray) -> torch.Tensor:
     "An (H, W, 3) uint8 array as a contiguous (3, H, W) tensor (a numpy copy: faster than torch's permute)."
     return torch.from_numpy(a.transpose(2, 0, 1).copy())
 
+# %% ../nbs/01_data.ipynb #dacb16d6
 _DAMAGED = "a damaged or incomplete download? Fetch it again (download_pcam checks PCam's md5 sums)"
 
 def _open_h5(path: Path):
@@ -88,6 +89,7 @@ def _read(d, index, path: Path) -> np.ndarray:
     try: return d[index]
     except OSError as e: raise ValueError(f"{path}: could not read {d.name!r}[{index}] ({str(e).split(';')[0].strip()}): {_DAMAGED}") from None
 
+# %% ../nbs/01_data.ipynb #6f63bfab
 class PCamH5(Dataset):
     "Official PCam HDF5 split: lazy `(uint8 (3,96,96) tensor, int label)` items, one file handle per process."
     classes = ['0', '1']  # PCam: 0 = no tumour in the centre 32x32 px, 1 = tumour
@@ -154,6 +156,7 @@ def default_cache_dir() -> Path:
     "Where decoded caches go: `$HISTOGAN_CACHE`, else `data/cache` in the checkout."
     return Path(os.environ.get('HISTOGAN_CACHE') or repo_root()/'data'/'cache')
 
+# %% ../nbs/01_data.ipynb #357f236f
 def _class_key(name: str): return (0, int(name), '') if name.isdigit() else (1, 0, name)
 
 def _visible(d: Path): return sorted((p for p in d.iterdir() if not p.name.startswith('.')), key=lambda p: _class_key(p.name))
@@ -187,6 +190,7 @@ def list_files(root: Union[str, Path], split: str, classes: Optional[list] = Non
     if not files: raise ValueError(f"{d}: no class folders with images")
     return files, np.array(labels, np.int64)
 
+# %% ../nbs/01_data.ipynb #115e5ca1
 def decode_image(path: Union[str, Path]) -> np.ndarray:
     "One image file as (H, W, 3) uint8; a clear error for an unreadable or non-RGB file."
     try:
@@ -304,6 +308,7 @@ def fit_size(x: torch.Tensor, image_size: int, crop: str = 'center_crop') -> tor
     y = F.interpolate(x.reshape(-1, *x.shape[-3:]).float(), size=(image_size, image_size), mode='area')
     return y.round_().clamp_(0, 255).to(torch.uint8).reshape(*lead, 3, image_size, image_size)
 
+# %% ../nbs/01_data.ipynb #252262d5
 def to_model_range(x: torch.Tensor) -> torch.Tensor:
     "uint8 pixels [0, 255] -> float32 in [-1, 1]."
     return x.float().div(127.5).sub(1.0)
@@ -338,6 +343,7 @@ class PatchSet(Dataset):
         return (f"PatchSet({type(self.base).__name__} {self.base.split} of {len(self.base)}: {len(self)} patches, "
                 f"classes {self.classes}, {self.image_size}px {self.crop})")
 
+# %% ../nbs/01_data.ipynb #f36a1446
 def _is_pcam(path: Path, split: str) -> bool:
     return any((path/pcam_name(split, k)).exists() for k in 'xy')
 
@@ -360,6 +366,7 @@ def open_dataset(path: Union[str, Path],   # folder of PCam .h5 files, or a clas
         raise FileNotFoundError(f"{path}: neither {pcam_name(split, 'x')} nor a {canonical_split(split)}/<label>/ folder found")
     return PatchSet(base, stratified_indices(base.labels, count, seed), image_size or base.patch_size, crop)
 
+# %% ../nbs/01_data.ipynb #017cb23c
 def load_split(p: Preset, split: str,
                path=None, # another folder than the preset's data (e.g. a synthetic set)
                whole: bool = False, # every patch, not the preset's `{split}_count`
@@ -402,6 +409,7 @@ def md5sum(path: Union[str, Path], block: int = 1 << 20) -> str:
         while chunk := f.read(block): h.update(chunk)
     return h.hexdigest()
 
+# %% ../nbs/01_data.ipynb #8cf8dc56
 def _opener(url: str):
     "urllib opener; loopback addresses bypass any proxy settings."
     local = urllib.parse.urlparse(url).hostname in ('127.0.0.1', 'localhost', '::1')
@@ -421,6 +429,7 @@ def fetch(url: str, dest: Path, timeout: float = 60, block: int = 1 << 20) -> Pa
     os.replace(part, dest)
     return dest
 
+# %% ../nbs/01_data.ipynb #3b4cf971
 def gunzip(src: Path, dest: Path) -> Path:
     "Decompress `src` into `dest` atomically."
     with atomic_path(dest) as tmp, gzip.open(src, 'rb') as fi, open(tmp, 'wb') as fo: shutil.copyfileobj(fi, fo, 1 << 20)
@@ -495,6 +504,7 @@ def example_grid(ds: Dataset, n: int = 8, seed: int = 0, title: str = ''):
     images = torch.from_numpy(np.ascontiguousarray(ds.read(pick))).permute(0, 3, 1, 2)
     return image_grid(images, ds.labels[pick], n, classes=[f"label {c}" for c in ds.classes], title=title)
 
+# %% ../nbs/01_data.ipynb #9c0722f1
 def data_report(path: Union[str, Path], out_dir: Union[str, Path, None] = None, n_examples: int = 8,
                 cache_dir=None, progress: bool = True, show: bool = False) -> dict:
     "Counts per split and class, mean colour per class, example grids (saved to `out_dir` as PNG)."
@@ -518,6 +528,7 @@ def data_report(path: Union[str, Path], out_dir: Union[str, Path, None] = None, 
     if out_dir: write_atomic(Path(out_dir)/'data_report.json', rep)
     return rep
 
+# %% ../nbs/01_data.ipynb #fa183b8f
 def format_report(rep: dict) -> str:
     "The report as a markdown table: counts per class, total, mean RGB per class."
     classes = list(next(iter(rep['splits'].values()))['counts'])

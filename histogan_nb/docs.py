@@ -75,6 +75,7 @@ def execute(path: Path, # a notebook
         nb.cells[i].outputs = [nbformat.v4.new_output('stream', name='stdout', text=f'(not run for the site: {why})\n')]
     return nb
 
+# %% ../nbs/18_docs.ipynb #4ae036c5
 def docstrings(source: str) -> str:
     "Markdown listing the docstrings of a cell's top-level functions and classes ('' if none), LaTeX left to MathJax."
     import ast
@@ -100,6 +101,7 @@ def for_reading(nb):
     nb.cells = cells
     return nb
 
+# %% ../nbs/18_docs.ipynb #068489f0
 def page_title(nb, default: str) -> str:
     "The notebook's first `# ` heading, without markup."
     for c in nb.cells:
@@ -120,6 +122,7 @@ main { margin-left: 270px !important; max-width: 1100px; padding: 0 16px; }
 .jp-InputArea-editor, .jp-OutputArea-output { overflow-x: auto; }
 """
 
+# %% ../nbs/18_docs.ipynb #1e0ddac7
 TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}
@@ -150,6 +153,7 @@ def _exporter(tpl_dir: Path, mathjax_url: str):
     return HTMLExporter(template_name='histogan', extra_template_basedirs=[str(tpl_dir)],
                         mathjax_url=mathjax_url)
 
+# %% ../nbs/18_docs.ipynb #0ce2b65f
 def _copy_mathjax(site: Path) -> str:
     "MathJax 3 from the `sphinx-mathjax-offline` wheel into the site; its URL relative to a page."
     from importlib.metadata import distribution, PackageNotFoundError

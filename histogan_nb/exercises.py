@@ -47,6 +47,7 @@ def _cln_mistakes(a, cond, wg, wb, eps):
              (a - mu) / var.sqrt() * (1 + g) + b),
             ("the activations are not normalised: subtract the mean and divide by sqrt(var + eps) first", a * (1 + g) + b)]
 
+# %% ../nbs/13a_exercises.ipynb #d0918bcc
 def _matmul_hint(e: Exception) -> str:
     "The layout hint, only for the shape errors that a (D, C) reading of the weights causes."
     return ('w_gamma and w_beta are (C, D) like nn.Linear.weight: use cond @ w_gamma.T'
@@ -94,6 +95,7 @@ def _wp_mistakes(x, w):
 def _index_map(N, H, W, C):
     return torch.arange(N*H*W*C, dtype=torch.float32).view(N, H, W, C)
 
+# %% ../nbs/13a_exercises.ipynb #08b1e401
 _WP_CASES = [(2, 4, 4, 3, 2, ''), (1, 4, 6, 2, 2, ' on a non-square 4x6 map (check where you use H and where W)'),
              (2, 3, 3, 1, 1, ' with w = 1'), (1, 4, 4, 2, 4, ' with w = H (one window)')]
 
@@ -133,6 +135,7 @@ def _mlp_critic(d, g):
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))
     return nn.Sequential(nn.Flatten(), nn.Linear(d, 16), nn.Tanh(), nn.Linear(16, 1), nn.Flatten(0))
 
+# %% ../nbs/13a_exercises.ipynb #c8ecc081
 def _gp_mistakes(critic, real, fake, lam, eps):
     def norms(x_hat):
         x_hat = x_hat.detach().requires_grad_(True)
@@ -162,6 +165,7 @@ def _gp_mistakes(critic, real, fake, lam, eps):
             ("you used one eps for the whole batch: draw one eps per sample, shape (N,), and mix each image with its own",
              at(e0*real + (1 - e0)*fake))]
 
+# %% ../nbs/13a_exercises.ipynb #b093dd79
 @checker('gradient penalty (eq. 2)')
 def check_gradient_penalty(fn: Callable, # fn(critic, real, fake, lambda_gp=10., eps=None) -> scalar
                            seed: int = 0):
@@ -222,6 +226,7 @@ def check_mlw_exp(fn: Callable, # fn(losses (n,), s (n,)) -> scalar L_mlw
         compare(gs, torch.autograd.grad(want, m.s)[0], "your dL_mlw/ds (it should be 1 - exp(-s) L)")
     return "equals MultiLossWeighting('exp_') at s = 0 and at random s, for 2 and 3 losses, with the right d/ds"
 
+# %% ../nbs/13a_exercises.ipynb #2e9b2b9a
 @checker('optimum of exp(-s) L + s (eq. 5)')
 def check_optimal_s(fn: Callable, # fn(L (n,) positive losses) -> s* (n,)
                    ):
@@ -260,6 +265,7 @@ def ks_distance(x: torch.Tensor, # samples
     i = torch.arange(1, n + 1, dtype=torch.float64)
     return max((i / n - F_).max().item(), (F_ - (i - 1) / n).max().item())
 
+# %% ../nbs/13a_exercises.ipynb #91885cd8
 @checker('truncated normal z (Alg. 2)')
 def check_truncated_normal(fn: Callable, # fn(shape, tau, generator=None) -> tensor of that shape
                            n: int = 20000, # draws for the distribution test
@@ -288,6 +294,7 @@ def check_truncated_normal(fn: Callable, # fn(shape, tau, generator=None) -> ten
     if torch.equal(a, c): raise Wrong("two different seeds gave the same samples")
     return f"right shape, |z| <= tau, KS distance to TruncNormal below 0.02 on {n} draws at tau = 0.7 and 2, seeded"
 
+# %% ../nbs/13a_exercises.ipynb #72c84b18
 @checker('selective mask (Alg. 2)')
 def check_selective_mask(fn: Callable, # fn(logits (N,K), c (N,), confidence) -> bool (N,)
                          seed: int = 0):
@@ -318,6 +325,7 @@ def check_selective_mask(fn: Callable, # fn(logits (N,K), c (N,), confidence) ->
         compare(got, want, f"your mask{label}")
     return "keeps the same samples as the kit for K = 2 and 3, and drops a sample at exactly lambda"
 
+# %% ../nbs/13a_exercises.ipynb #a1e4c6d0
 @checker('selected class loss (Alg. 2)')
 def check_selected_class_loss(fn: Callable, # fn(logits (N,K), c (N,), mask bool (N,)) -> scalar
                               seed: int = 0):
@@ -366,6 +374,7 @@ def check_pixel_shuffle_up(fn: Callable, # fn(x (N, H*W, C), hw) -> (tokens (N, 
         if tuple(hw) != tuple(whw): raise Wrong(f"the new map size should be {whw}, you returned {tuple(hw)}")
     return "same tokens and map size as the kit's pixel-shuffle stage on square, non-square and 1x1 maps"
 
+# %% ../nbs/13a_exercises.ipynb #14177cc6
 @checker('generator stage shapes')
 def check_stage_shapes(fn: Callable, # fn(C, S) -> [(H, W, channels) of X_0 .. X_4]
                       ):
@@ -455,6 +464,7 @@ def check_kept_fraction(fn: Callable, # fn(head, G, tau, lam, n=20000, seed=0) -
             raise Wrong(f"at tau = {p[0]}, lambda = {p[1]} you keep {got[p]:.3f} of the samples, the reference {want[p]:.3f}")
     return f"matches the reference within {tol} at {len(_KF_POINTS)} (tau, lambda) points"
 
+# %% ../nbs/13a_exercises.ipynb #3268bd7e
 def kept_grid(fn: Callable, # the student's kept_fraction
               head: nn.Module, G: nn.Module,
               taus: Sequence[float], lams: Sequence[float], n: int = 5000,

@@ -54,6 +54,7 @@ def atomic_path(path: Union[str, Path]):
         if full: raise disk_full_error(path, written + 1) from None
         raise
 
+# %% ../nbs/00a_files.ipynb #41210317
 def append_text(path: Union[str, Path], text: str):
     "Append `text` to `path`; if the write fails the file is cut back to its old length (no half row), a full disk named."
     path = Path(path); size = path.stat().st_size if path.exists() else 0
@@ -65,6 +66,7 @@ def append_text(path: Union[str, Path], text: str):
         if _disk_full(e, path.parent): raise disk_full_error(path, len(text.encode())) from None
         raise
 
+# %% ../nbs/00a_files.ipynb #8bd9c97c
 def write_atomic(path: Union[str, Path], content: Union[str, bytes, dict, list]) -> Path:
     "Write text, bytes or (as indented JSON) a dict/list to `path` whole; returns `path`."
     if isinstance(content, (dict, list)): content = json.dumps(content, indent=1, default=float)
@@ -75,7 +77,6 @@ def save_figure(fig, path: Union[str, Path], **savefig_kw) -> Path:
     "`fig.savefig` to `path` whole."
     with atomic_path(path) as tmp: fig.savefig(tmp, **savefig_kw)
     return Path(path)
-
 
 # %% ../nbs/00a_files.ipynb #36c32912
 def _alive(pid: int) -> bool:

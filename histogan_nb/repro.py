@@ -148,6 +148,7 @@ class Repro:
         print(line, file=sys.__stderr__ if _stderr_log() else sys.stdout, flush=True)   # the kernel's stderr reaches the runner's terminal
         with open(self.out/'progress.log', 'a') as f: f.write(time.strftime('%H:%M:%S ') + line + '\n')
 
+# %% ../nbs/15_repro.ipynb #f683c7ee
 def setup(preset_name: str = 'smoke', # 'smoke', 'cpu' or 'paper'
           data: Optional[str] = None, # None (toy at smoke, the preset's data otherwise), 'toy', or a path
           seeds: Optional[int] = None, # seeds per row (None: the budget's `repro.seeds`)
@@ -221,6 +222,7 @@ def synthetic_set(R: Repro, seed: int) -> Path:
     R.log(f"synthetic set seed {seed}: {2*n_per_class} images from {ckpt.name} in {info['wall_s']:.0f} s")
     return root
 
+# %% ../nbs/15_repro.ipynb #47b509ab
 def baseline(R: Repro, arch: str, with_synthetic: bool, seed: int) -> dict:
     "`{out}/baselines/{arch}_{real|syn}_seed{k}.json`: a Table I baseline's test metrics and its cost (with `clf_equal_time`, the full run's CPU minutes)."
     f = R.out/'baselines'/f"{arch}_{'syn' if with_synthetic else 'real'}_seed{seed}.json"
@@ -316,6 +318,7 @@ def _no_machine_paths(executed: Path):
         pm_meta.update(input_path=f'nbs/repro/{executed.name}', output_path=executed.name)
         write_atomic(executed, json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
 
+# %% ../nbs/15_repro.ipynb #0ec81633
 def git_commit() -> str:
     try: return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo_root(), capture_output=True, text=True,
                                check=True, timeout=10).stdout.strip() or 'unknown'
@@ -328,6 +331,7 @@ def machine_info(device: str = 'auto') -> dict:
     if d.type == 'cuda': info['gpu'] = torch.cuda.get_device_name(d)
     return info
 
+# %% ../nbs/15_repro.ipynb #ac9f400f
 def _runs_this_python(argv0: str) -> bool:
     "Would a kernelspec whose argv[0] is `argv0` run this interpreter? (jupyter_client maps a bare 'python' to sys.executable)"
     if argv0 in ('python', f'python{sys.version_info[0]}', f'python{sys.version_info[0]}.{sys.version_info[1]}'): return True
@@ -364,6 +368,7 @@ def repro_jobs(R: Repro) -> dict:
                 jobs[f"{arch}_{'syn' if syn else 'real'}_seed{k}"] = ('baseline', (arch, syn, k), need)
     return jobs
 
+# %% ../nbs/15_repro.ipynb #cde05b23
 _WORKER_R = None
 def _worker_init(args: tuple, threads: int):
     global _WORKER_R
@@ -373,6 +378,7 @@ def _worker_init(args: tuple, threads: int):
 def _worker_job(fn: str, args: tuple):
     globals()[fn](_WORKER_R, *args)
 
+# %% ../nbs/15_repro.ipynb #4eff8451
 def prefetch(R: Repro, jobs: int = 1, # worker processes (1: in this process, in order)
              data: Optional[str] = None, # the `data` argument `R` was set up with (the workers load it again)
             ) -> dict:
@@ -407,6 +413,7 @@ def prefetch(R: Repro, jobs: int = 1, # worker processes (1: in this process, in
 # %% ../nbs/15_repro.ipynb #93b01464
 def _write_run_json(out: Path, info: dict): write_atomic(out/'run.json', json.dumps(info, indent=1, default=str))
 
+# %% ../nbs/15_repro.ipynb #3655624f
 def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
               data: Optional[str] = None, # None: toy at smoke, the preset's data otherwise; 'toy'; or a path
               out: Union[str, Path] = 'runs/repro', # output folder (run store, tables, figures, notebooks)

@@ -95,6 +95,7 @@ def resnet34_equal_time(p, # preset of the unified run (its data, image size and
     r = run_baseline('resnet34', q, seed=seed, data=data, progress=False)
     return {k: v for k, v in r.items() if k != 'history'} | dict(evaluations=len(r['history']), clf_cpu_minutes=minutes)
 
+# %% ../nbs/17_recipe_study.ipynb #e43404fd
 def head_test_metrics(checkpoint, # a checkpoint holding D, e.g. a run's best_cls.pt
                       splits: Optional[dict] = None, # {'valid': ..., 'test': ...} (images, labels); None: the checkpoint's data
                      ) -> tuple:
@@ -104,6 +105,7 @@ def head_test_metrics(checkpoint, # a checkpoint holding D, e.g. a run's best_cl
     (yv, pv), (yt, pt) = [(np.asarray(splits[s][1]), predict(D, splits[s][0])[:, 1].numpy()) for s in ('valid', 'test')]
     return test_metrics_at_threshold((yv, pv), (yt, pt)), (yt, pt)
 
+# %% ../nbs/17_recipe_study.ipynb #d0857cf6
 def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
                 resnet34: dict, # from `resnet34_equal_time`
                 n: int = 512, out_json=None,

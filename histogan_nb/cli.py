@@ -156,6 +156,22 @@ def _common(sp, checkpoint=False, device=True):
     if checkpoint: sp.add_argument('--checkpoint', required=True, help='a .pt written by `histogan train`')
     if device: sp.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda', 'cuda:1', ...")
 
+# %% ../nbs/16_cli.ipynb #cc6f074f
+def _add_repro_parser(sub):
+    "The `repro` subcommand's arguments."
+    rp = sub.add_parser('repro', help="reproduce Tables I-II and Figs. 2-3 with papermill",
+                        description="Execute the reproduction notebooks (nbs/repro) with papermill. Each writes its executed "
+                                    "notebook, table or figure into OUT; the runs they train go to OUT/runs and are reused "
+                                    "by later notebooks and reruns. `--preset smoke --out runs/smoke` takes about a minute.")
+    rp.add_argument('--preset', required=True, help=f"one of {', '.join(PRESETS)} (smoke: generated data, about a minute)")
+    rp.add_argument('--data', help="PCam .h5 folder or class-folder tree (default: generated data at smoke, the preset's otherwise)")
+    rp.add_argument('--out', required=True, help='output folder: executed notebooks, tables (.md/.csv), figures (.png), run.json, runs/')
+    rp.add_argument('--seeds', type=int, help="seeds per row (default: the preset's)")
+    rp.add_argument('--notebook', action='append', choices=NOTEBOOKS, metavar='NAME',
+                    help=f"run only this notebook (repeatable; one of {', '.join(NOTEBOOKS)}; default: all four in that order)")
+    rp.add_argument('--jobs', type=int, default=1, help='processes for the long runs, side by side (CPU: one per core)'); _common(rp)
+
+
 # %% ../nbs/16_cli.ipynb #da11b02b
 def build_parser() -> argparse.ArgumentParser:
     "The `histogan` argument parser with its subcommands."
@@ -186,17 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--json', help='write the results as JSON here too'); _common(b)
     b.add_argument('--compare', metavar='REF', help='time the step here and at git commit REF in turn (CPU, 1 thread)')
     b.add_argument('--rounds', type=int, default=3, help='alternating rounds of --compare (the median ratio is reported)')
-    rp = sub.add_parser('repro', help="reproduce Tables I-II and Figs. 2-3 with papermill",
-                        description="Execute the reproduction notebooks (nbs/repro) with papermill. Each writes its executed "
-                                    "notebook, table or figure into OUT; the runs they train go to OUT/runs and are reused "
-                                    "by later notebooks and reruns. `--preset smoke --out runs/smoke` takes about a minute.")
-    rp.add_argument('--preset', required=True, help=f"one of {', '.join(PRESETS)} (smoke: generated data, about a minute)")
-    rp.add_argument('--data', help="PCam .h5 folder or class-folder tree (default: generated data at smoke, the preset's otherwise)")
-    rp.add_argument('--out', required=True, help='output folder: executed notebooks, tables (.md/.csv), figures (.png), run.json, runs/')
-    rp.add_argument('--seeds', type=int, help="seeds per row (default: the preset's)")
-    rp.add_argument('--notebook', action='append', choices=NOTEBOOKS, metavar='NAME',
-                    help=f"run only this notebook (repeatable; one of {', '.join(NOTEBOOKS)}; default: all four in that order)")
-    rp.add_argument('--jobs', type=int, default=1, help='processes for the long runs, side by side (CPU: one per core)'); _common(rp)
+    _add_repro_parser(sub)
     for name, p in sub.choices.items(): p.set_defaults(func=globals()[f'cmd_{name}'])
     return ap
 

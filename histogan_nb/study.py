@@ -139,6 +139,7 @@ def cpu_quality(run_dir, # a finished `histogan train --preset cpu` run
 HEADLINE_RUNS = {'unified': {}, 'd-alone': {'train.adversarial': False, 'train.fid_images': 0}}
 HEADLINE_FILES = ('samples.png', 'summary.json', 'evals.csv', 'log.csv')   # and score_test_{n}.json
 
+# %% ../nbs/17_recipe_study.ipynb #ef6cdfc4
 def headline(out, # runs: unified-s{k}/, d-alone-s{k}/, resnet34-s{k}.json (finished ones are kept)
              figures, # cpu-quality.json and cpu-headline/ go here
              minutes: float = 24.0, # CPU minutes of each run, one thread each

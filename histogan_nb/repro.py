@@ -413,6 +413,43 @@ def prefetch(R: Repro, jobs: int = 1, # worker processes (1: in this process, in
 # %% ../nbs/15_repro.ipynb #93b01464
 def _write_run_json(out: Path, info: dict): write_atomic(out/'run.json', json.dumps(info, indent=1, default=str))
 
+# %% ../nbs/15_repro.ipynb #1631c3eb
+def _check_repro_args(preset_name: str, notebooks: tuple, jobs: int, data):
+    "One clear error for an unknown preset or notebook, a job count under 1 or a missing data path."
+    if preset_name not in REPRO_OVERRIDES:
+        raise ValueError(f"unknown preset {preset_name!r}: choose one of {', '.join(REPRO_OVERRIDES)}")
+    bad = [n for n in notebooks if n not in NOTEBOOKS]
+    if bad: raise ValueError(f"unknown notebook {bad[0]!r}: choose from {', '.join(NOTEBOOKS)}")
+    if jobs < 1: raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if data not in (None, 'toy') and not Path(data).exists():
+        raise FileNotFoundError(f"data path {data} does not exist")
+
+def _execute_notebook(name: str, src: Path, out: Path, params: dict, kernel: str, info: dict):
+    "Run reproduction notebook `name` with papermill in `out`; its wall time and status go into `info`."
+    import papermill as pm
+    nb_clock = Clock().start()
+    try:
+        pm.execute_notebook(str(src/f'{name}.ipynb'), str(out/f'{name}.ipynb'), parameters=params,
+                            kernel_name=kernel, language='python', progress_bar=False, cwd=str(out),
+                            kernel_manager_class=ipc_kernel_manager())
+    except pm.PapermillExecutionError as e:
+        info['stages'][name] = dict(wall_s=nb_clock.now()[0], status='failed')
+        info.update(status='failed', failed=dict(notebook=name, cell=e.exec_count, error=f"{e.ename}: {e.evalue}"))
+        raise ReproError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
+                         f"(executed notebook: {out/f'{name}.ipynb'})") from None
+    _no_machine_paths(out/f'{name}.ipynb')
+    info['stages'][name] = dict(wall_s=nb_clock.now()[0], status='ok')
+
+def _prefetch_stage(R: Repro, jobs: int, data, info: dict, t_all: float):
+    "Train every long run on `jobs` processes before the notebooks; a failure names the stage."
+    print(f"repro {R.preset_name}: training the runs on {jobs} processes first (`prefetch`) ...", flush=True)
+    try: info['prefetch'] = dict(jobs=jobs, done_s=prefetch(R, jobs, data))
+    except Exception as e:
+        info.update(status='failed', failed=dict(stage='prefetch', error=f"{type(e).__name__}: {e}"))
+        raise ReproError(f"a prefetch job failed: {type(e).__name__}: {e} "
+                         f"(finished runs stay in {R.out})") from e
+    info['prefetch']['wall_s'] = time.time() - t_all
+
 # %% ../nbs/15_repro.ipynb #3655624f
 def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
               data: Optional[str] = None, # None: toy at smoke, the preset's data otherwise; 'toy'; or a path
@@ -423,12 +460,7 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
               jobs: int = 1, # worker processes for the long runs before the notebooks (`prefetch`); 1: none
               kernel_name: str = 'python3') -> dict:
     "Execute the reproduction notebooks with papermill into `out`; return the `run.json` contents."
-    import papermill as pm
-    if preset_name not in REPRO_OVERRIDES: raise ValueError(f"unknown preset {preset_name!r}: choose one of {', '.join(REPRO_OVERRIDES)}")
-    bad = [n for n in notebooks if n not in NOTEBOOKS]
-    if bad: raise ValueError(f"unknown notebook {bad[0]!r}: choose from {', '.join(NOTEBOOKS)}")
-    if jobs < 1: raise ValueError(f"jobs must be at least 1, got {jobs}")
-    if data not in (None, 'toy') and not Path(data).exists(): raise FileNotFoundError(f"data path {data} does not exist")
+    _check_repro_args(preset_name, notebooks, jobs, data)
     out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
     p = run_config(preset_name, device=device)
     n_seeds = int(seeds if seeds is not None else p.repro.seeds)
@@ -445,28 +477,11 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
     os.environ.update(HISTOGAN_REPRO_LOG='1', HISTOGAN_REPRO_T0=repr(t_all))
     try:
         if jobs > 1:
-            print(f"repro {preset_name}: training the runs on {jobs} processes first (`prefetch`) ...", flush=True)
             R = setup(preset_name, params['data'], n_seeds, str(out), device)
-            try: info['prefetch'] = dict(jobs=jobs, done_s=prefetch(R, jobs, params['data']))
-            except Exception as e:
-                info.update(status='failed', failed=dict(stage='prefetch', error=f"{type(e).__name__}: {e}"))
-                raise ReproError(f"a prefetch job failed: {type(e).__name__}: {e} (finished runs stay in {out})") from e
-            info['prefetch']['wall_s'] = time.time() - t_all
-            _write_run_json(out, info)
+            _prefetch_stage(R, jobs, params['data'], info, t_all); _write_run_json(out, info)
         for i, name in enumerate(notebooks, 1):
             print(f"[{time.time() - t_all:7.1f} s] repro {preset_name}: notebook {i}/{len(notebooks)} {name} ...", flush=True)
-            nb_clock = Clock().start()
-            try:
-                pm.execute_notebook(str(src/f'{name}.ipynb'), str(out/f'{name}.ipynb'), parameters=nb_params,
-                                    kernel_name=kernel, language='python', progress_bar=False, cwd=str(out),
-                                    kernel_manager_class=ipc_kernel_manager())
-            except pm.PapermillExecutionError as e:
-                info['stages'][name] = dict(wall_s=nb_clock.now()[0], status='failed')
-                info.update(status='failed', failed=dict(notebook=name, cell=e.exec_count, error=f"{e.ename}: {e.evalue}"))
-                raise ReproError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
-                                 f"(executed notebook: {out/f'{name}.ipynb'})") from None
-            _no_machine_paths(out/f'{name}.ipynb')
-            info['stages'][name] = dict(wall_s=nb_clock.now()[0], status='ok')
+            _execute_notebook(name, src, out, nb_params, kernel, info)
             print(f"[{time.time() - t_all:7.1f} s] repro {preset_name}: {name} done in {info['stages'][name]['wall_s']:.0f} s", flush=True)
             _write_run_json(out, info)
         info['status'] = 'ok'

@@ -188,6 +188,26 @@ def readme_notebook(root: Path):
     nb.metadata['title'] = 'histogan_nb'
     return nb
 
+# %% ../nbs/18_docs.ipynb #82a6d2d1
+def _page_notebooks(todo: list, repro_out, progress: bool, t0: float) -> dict:
+    "Each page's notebook to read: a library one executed, an exercise as students get it, a repro one as run."
+    from histogan_nb.coursework import student_notebook
+    import nbformat
+    built = {}
+    for i, (name, path, sec) in enumerate(todo, 1):
+        if progress: print(f"[{time.perf_counter() - t0:6.1f} s] docs: page {i}/{len(todo)} {name}", flush=True)
+        if sec == 'Library': nb = execute(path)
+        elif name.startswith('exercise-'):
+            student = student_notebook(json.loads(path.read_text()), path.name)
+            nb = nbformat.reads(json.dumps(student), as_version=4)
+        else:
+            done = Path(repro_out)/path.name
+            if not done.exists(): raise FileNotFoundError(f"no executed {path.name} in {repro_out}: "
+                                                          f"run `histogan repro --preset smoke --out {repro_out}`")
+            nb = nbformat.read(done, as_version=4)
+        built[name] = (for_reading(nb), sec)
+    return built
+
 # %% ../nbs/18_docs.ipynb #483cda59
 def build_site(out='_docs', # the site's folder
                pages: Optional[Sequence[str]] = None, # page names to build (None: all); the index is always built
@@ -210,18 +230,8 @@ def build_site(out='_docs', # the site's folder
         from histogan_nb.repro import run_repro   # papermill, at smoke: about a minute for all four
         repro_out = Path(scratch.name)
         with inline_figures(): run_repro('smoke', out=repro_out, notebooks=tuple(need))
-    from histogan_nb.coursework import student_notebook
-    import nbformat
-    built, t0 = {}, time.perf_counter()
-    for i, (name, path, sec) in enumerate(todo, 1):
-        if progress: print(f"[{time.perf_counter() - t0:6.1f} s] docs: page {i}/{len(todo)} {name}", flush=True)
-        if sec == 'Library': nb = execute(path)
-        elif name.startswith('exercise-'): nb = nbformat.reads(json.dumps(student_notebook(json.loads(path.read_text()), path.name)), as_version=4)
-        else:
-            done = Path(repro_out)/path.name
-            if not done.exists(): raise FileNotFoundError(f"no executed {path.name} in {repro_out}: run `histogan repro --preset smoke --out {repro_out}`")
-            nb = nbformat.read(done, as_version=4)
-        built[name] = (for_reading(nb), sec)
+    t0 = time.perf_counter()
+    built = _page_notebooks(todo, repro_out, progress, t0)
     if scratch: scratch.cleanup()
     entries = [('index', 'Start here: the README', 'histogan_nb')] + [(n, page_title(nb, n), sec) for n, (nb, sec) in built.items()]
     titles, written = {n: t for n, t, _ in entries}, []

@@ -5,6 +5,7 @@
 # %% ../nbs/12_baselines.ipynb #d805da47
 from __future__ import annotations
 import copy, csv, json, math, time, warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Union
 import numpy as np
@@ -19,13 +20,13 @@ from .data import load_split, load_splits, to_model_range, from_model_range, wri
 from .selective import sample_latent, selective_mask
 from .metrics import classification_metrics, better, test_metrics_at_threshold
 from .runtime import RealBatches, Clock, StageTimer, predict_batches
-from .run import fit, load_models, best_checkpoint
+from .run import fit, load_models, best_checkpoint, train_loop, Callback
 
 # %% auto #0
 __all__ = ['CLASSIFIERS', 'ChannelAttention', 'SpatialAttention', 'CBAM', 'resnet50_cbam', 'make_classifier', 'random_dihedral',
-           'make_optimizer', 'predict_proba', 'BestCheckpoint', 'train_classifier', 'to_uint8_nhwc', 'sample_class',
-           'write_synthetic_set', 'run_baseline', 'train_generator', 'two_stage_route', 'run_two_stage', 'unified_cost',
-           'route_costs', 'costs_markdown']
+           'make_optimizer', 'predict_proba', 'BestCheckpoint', 'ClassifierRun', 'classifier_step', 'Validate',
+           'train_classifier', 'to_uint8_nhwc', 'sample_class', 'write_synthetic_set', 'run_baseline',
+           'train_generator', 'two_stage_route', 'run_two_stage', 'unified_cost', 'route_costs', 'costs_markdown']
 
 # %% ../nbs/12_baselines.ipynb #e57aea40
 class ChannelAttention(nn.Module):
@@ -154,49 +155,81 @@ class BestCheckpoint:
         self.state = {k: t.detach().cpu().clone() for k, t in model.state_dict().items()}
         return True
 
+# %% ../nbs/12_baselines.ipynb #c1a55e01
+@dataclass
+class ClassifierRun:
+    "A CNN's training in progress, as its callbacks see it (what `Run` is to `fit`)."
+    model: nn.Module; opt: torch.optim.Optimizer; batches: RealBatches; device: torch.device
+    steps: int                          # step limit (10**9 when the budget decides)
+    budget_s: float = math.inf          # training seconds (`Clock.budget_s`)
+    step: int = 0
+    last: bool = False                  # decided once per step, so all callbacks agree
+    clock: Clock = field(default_factory=Clock)   # training time (validation left out)
+    def is_last(self) -> bool:
+        return self.step >= self.steps or self.clock.budget_s(self.device) >= self.budget_s
+
+def classifier_step(run: ClassifierRun,
+                    draws: Optional[torch.Generator] = None, # random dihedral transforms; None: off
+                   ) -> dict:
+    "One cross-entropy step on the next batch (the loss above), dihedrally augmented with `draws`."
+    xb, yb = next(run.batches)
+    xb = to_model_range(xb.to(run.device, non_blocking=True))
+    if draws is not None: xb = random_dihedral(xb, draws)
+    run.model.train()
+    loss = F.cross_entropy(run.model(xb), yb.to(run.device))
+    run.opt.zero_grad(set_to_none=True); loss.backward(); run.opt.step()
+    run.step += 1
+    return dict(loss=loss.detach())
+
+# %% ../nbs/12_baselines.ipynb #c1a55e03
+class Validate(Callback):
+    "Every `every` steps and at the last: validation metrics to `history`, the best weights kept."
+    def __init__(self, valid: tuple, every: int, per_epoch: int, bar: tqdm):
+        self.valid, self.every, self.per_epoch, self.bar = valid, every, per_epoch, bar
+        self.best, self.history, self.losses = BestCheckpoint('auc'), [], []
+        self.t0 = time.perf_counter()
+    def after_step(self, run, logs):
+        self.losses.append(logs['loss']); self.bar.update(1)
+        if not (run.step % self.every == 0 or run.last): return
+        with run.clock.paused():
+            (xv, yv), loss = self.valid, torch.stack(self.losses).mean().item()
+            m = classification_metrics(yv.numpy(), predict_proba(run.model, xv, device=run.device))
+            self.history.append(dict(step=run.step, epoch=run.step / self.per_epoch,
+                                     train_loss=loss, **{f'valid_{k}': v for k, v in m.items()},
+                                     elapsed_s=time.perf_counter() - self.t0))
+            self.losses = []
+            if self.best.update(run.model, m, run.step): self.history[-1]['best'] = True
+            self.bar.set_postfix(loss=f"{loss:.3f}", auc=f"{m.get('auc', float('nan')):.3f}")
+    def after_fit(self, run):
+        self.bar.close(); run.model.load_state_dict(self.best.state)
+
 # %% ../nbs/12_baselines.ipynb #e05bdd5a
 def train_classifier(model: nn.Module, # from `make_classifier`
                      train_xy: tuple, # (uint8 images (N, 3, S, S), labels (N,))
                      valid_xy: tuple, # the same for the validation split (checkpoint selection)
-                     cfg: ClassifierConfig, # optimiser, epochs or steps or minutes, batch size, eval cadence
+                     cfg: ClassifierConfig, # optimiser, epochs or steps or minutes, batch, cadence
                      seed: int = 0, # batch order and augmentation draws
                      device='auto', # a torch device or its name
                      progress: bool = True, # show a progress bar
                      augment: bool = False, # random dihedral transforms (`DataConfig.augment`)
                     ) -> tuple:
-    "Train `model`; return (state dict with the best validation AUC, history). The model ends holding that state."
-    (x, y), (xv, yv) = _check_xy(train_xy, 'train'), _check_xy(valid_xy, 'valid')
+    "Train `model`; return (best-validation-AUC state dict, history); the model ends holding it."
+    (x, y), valid = _check_xy(train_xy, 'train'), _check_xy(valid_xy, 'valid')
     if len(x) < 2: raise ValueError(f"train has {len(x)} images: a batch-norm network needs at least 2")
     device = device if isinstance(device, torch.device) else get_device(device)
-    model.to(device)
-    opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(seed + 1)   # gen: the augmentation's draws
     bs = min(cfg.batch_size, len(x))
-    batches, clock = RealBatches(x, y, bs, seed=seed), Clock()          # the same shuffled batches as the GAN's
-    per_epoch = len(x) // bs                                 # drop the last partial batch (batch norm needs > 1)
-    budget = 60*cfg.max_minutes if cfg.max_minutes is not None else math.inf   # seconds of training steps
+    per_epoch = len(x) // bs                 # drop the last partial batch (batch norm needs > 1)
+    budget = 60*cfg.max_minutes if cfg.max_minutes is not None else math.inf
     steps = cfg.max_steps or (10**9 if budget < math.inf else max(1, math.ceil(cfg.epochs * per_epoch)))
-    every = cfg.eval_every or per_epoch
-    best, history, losses, t0 = BestCheckpoint('auc'), [], [], time.perf_counter()
-    bar = tqdm(range(1, steps + 1), total=None if budget < math.inf else steps, disable=not progress, desc=getattr(model, 'arch', 'classifier'), leave=False)
-    for step in bar:
-        clock.start(); xb, yb = next(batches)
-        xb = to_model_range(xb.to(device, non_blocking=True))
-        if augment: xb = random_dihedral(xb, gen)
-        model.train()
-        loss = F.cross_entropy(model(xb), yb.to(device))
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        losses.append(loss.detach())
-        out_of_time = clock.stop().budget_s(device) >= budget                    # CPU time on a CPU, wall on a GPU
-        if step % every == 0 or step == steps or out_of_time:
-            m = classification_metrics(yv.numpy(), predict_proba(model, xv, device=device))
-            history.append(dict(step=step, epoch=step / per_epoch, train_loss=torch.stack(losses).mean().item(),
-                                **{f'valid_{k}': v for k, v in m.items()}, elapsed_s=time.perf_counter() - t0))
-            losses = []
-            if best.update(model, m, step): history[-1]['best'] = True
-            bar.set_postfix(loss=f"{history[-1]['train_loss']:.3f}", auc=f"{m.get('auc', float('nan')):.3f}")
-        if out_of_time: break
-    model.load_state_dict(best.state)
-    return best.state, history
+    model.to(device)
+    run = ClassifierRun(model, make_optimizer(model, cfg), RealBatches(x, y, bs, seed=seed), device,
+                        steps, budget)
+    draws = torch.Generator().manual_seed(seed + 1) if augment else None
+    bar = tqdm(total=None if budget < math.inf else steps, disable=not progress,
+               desc=getattr(model, 'arch', 'classifier'), leave=False)
+    val = Validate(valid, cfg.eval_every or per_epoch, per_epoch, bar)
+    train_loop(run, lambda: classifier_step(run, draws), [val])
+    return val.best.state, val.history
 
 # %% ../nbs/12_baselines.ipynb #9ff9f605
 def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:

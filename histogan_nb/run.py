@@ -26,7 +26,7 @@ __all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'RUN_FILES', 'evaluate', 'best_chec
            'nonfinite_entries', 'check_finite', 'atomic_save', 'load_checkpoint', 'FolderLock', 'one_writer', 'StepLog',
            'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint', 'load_models', 'total_steps',
            'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run', 'Callback', 'LogLosses', 'Evaluate',
-           'Checkpoint', 'Snapshots', 'fit', 'Interrupted', 'stop_on_signals', 'summarize', 'is_finished']
+           'Checkpoint', 'Snapshots', 'train_loop', 'fit', 'Interrupted', 'stop_on_signals', 'summarize', 'is_finished']
 
 # %% ../nbs/11a_run.ipynb #4e231641
 def evaluate(gan: GAN, valid: tuple, fid=None) -> dict:
@@ -381,7 +381,7 @@ def start_run(p: Preset, out_dir, resume: bool = False, data: Optional[dict] = N
 
 # %% ../nbs/11a_run.ipynb #fe4fba30
 class Callback:
-    "What `fit` calls: `after_step(run, logs)` after each iteration, `after_fit(run)` at the end."
+    "What `train_loop` calls: `after_step(run, logs)` after each step, `after_fit(run)` at the end."
     def after_step(self, run: Run, logs: dict): pass
     def after_fit(self, run: Run): pass
 
@@ -451,6 +451,19 @@ class Snapshots(Callback):
                         run.out/'snapshots'/f'{k*self.every/60:07.2f}min.pt')
 
 
+# %% ../nbs/11a_run.ipynb #a1b2c3d5
+def train_loop(run, # has `clock` (a `Clock`), `last` (bool) and `is_last()`, as `Run` does
+               step, # one training step: `step()` -> the step's logs (a dict)
+               callbacks: list): # `Callback`s, called in order
+    "The one training loop: `step()` until `run.is_last()`; callbacks after each step and at the end."
+    run.clock.start()
+    while not run.last:
+        logs = step()
+        run.last = run.is_last()                    # before the callbacks: they all see it
+        for cb in callbacks: cb.after_step(run, logs)
+    for cb in callbacks: cb.after_fit(run)          # also when a signal stopped the run
+
+
 # %% ../nbs/11a_run.ipynb #225b1e78
 def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbacks: tuple = (),
         data: Optional[dict] = None) -> dict:
@@ -459,13 +472,8 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
         run = start_run(p, out_dir, resume, data)
         snaps = [Snapshots(run)] if p.runtime.snapshot_minutes else []
         cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *snaps, *callbacks]
-        with stop_on_signals(run):
-            run.clock.start()
-            while not run.last:
-                logs = train_step(run.gan, run.batches)     # Algorithm 1, one iteration
-                run.last = run.is_last()
-                for cb in cbs: cb.after_step(run, logs)
-            for cb in cbs: cb.after_fit(run)                # last.pt, also when stopped
+        with stop_on_signals(run):                          # Algorithm 1, one iteration a step
+            train_loop(run, lambda: train_step(run.gan, run.batches), cbs)
         if run.stop_signal is not None: raise Interrupted(run.gan.step, run.stop_signal)
         return summarize(run)
 

@@ -19,11 +19,11 @@ from .files import atomic_path, write_atomic, save_figure, clean_stale_temps, ma
 
 # %% auto #0
 __all__ = ['SPLITS', 'IMAGE_EXTS', 'CROPS', 'PCAM_URL', 'PCAM_MD5', 'canonical_split', 'pcam_name', 'write_pcam_h5', 'chw',
-           'PCamH5', 'default_cache_dir', 'find_classes', 'list_files', 'decode_image', 'build_cache', 'PatchFolder',
-           'subset_size', 'stratified_indices', 'check_size', 'fit_size', 'to_model_range', 'from_model_range',
-           'as_model_range', 'PatchSet', 'open_dataset', 'load_split', 'load_splits', 'load_tensors', 'md5sum', 'fetch',
-           'gunzip', 'download_pcam', 'toy_data', 'image_grid', 'example_grid', 'data_report', 'format_report',
-           'report_main']
+           'check_pcam_x', 'read_pcam_labels', 'PCamH5', 'default_cache_dir', 'find_classes', 'list_files',
+           'decode_image', 'build_cache', 'PatchFolder', 'subset_size', 'stratified_indices', 'check_size', 'fit_size',
+           'to_model_range', 'from_model_range', 'as_model_range', 'PatchSet', 'open_dataset', 'load_split',
+           'load_splits', 'load_tensors', 'md5sum', 'fetch', 'gunzip', 'download_pcam', 'toy_data', 'image_grid',
+           'example_grid', 'data_report', 'format_report', 'report_main']
 
 # %% ../nbs/01_data.ipynb #8f166cda
 SPLITS = ('train', 'valid', 'test')
@@ -89,6 +89,40 @@ def _read(d, index, path: Path) -> np.ndarray:
     try: return d[index]
     except OSError as e: raise ValueError(f"{path}: could not read {d.name!r}[{index}] ({str(e).split(';')[0].strip()}): {_DAMAGED}") from None
 
+# %% ../nbs/01_data.ipynb #0d1a0c02
+def check_pcam_x(path: Path) -> tuple:
+    "(shape, pair mark) of a PCam `x` file: (N, H, H, 3) uint8, not mostly black; else ValueError."
+    with _open_h5(path) as f:
+        x = _dataset(f, path, 'x'); shape, dtype = x.shape, x.dtype
+        mark = f.attrs.get('histogan_pair')
+        if len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2]:
+            raise ValueError(f"{path}: wrong shape {shape} for 'x', expected (N, H, H, 3) RGB patches")
+        if dtype != np.uint8: raise ValueError(f"{path}: wrong dtype {dtype} for 'x', expected uint8")
+        rows = np.unique(np.linspace(0, shape[0] - 1, min(16, shape[0])).astype(int))
+        black = sum(not _read(x, int(i), path).any() for i in rows)
+        if black > len(rows)//2:
+            raise ValueError(f"{path}: {black} of {len(rows)} sampled patches are entirely black "
+                             "(zeros): unwritten data in a half-written or damaged file?")
+    return shape, mark
+
+# %% ../nbs/01_data.ipynb #0d1a0c03
+def read_pcam_labels(path: Path, n: int, # the images' count, from `check_pcam_x`
+                     x_name: str, classes: list) -> tuple:
+    "(int64 labels (n,), pair mark) of a PCam `y` file, checked against `n` images and `classes`."
+    with _open_h5(path) as f:
+        y = _dataset(f, path, 'y'); mark = f.attrs.get('histogan_pair')
+        if y.ndim not in (1, 4) or y.shape[1:] not in ((), (1, 1, 1)):
+            raise ValueError(f"{path}: wrong shape {y.shape} for 'y', expected (N, 1, 1, 1)")
+        if y.shape[0] != n:   # before reading: a damaged file can declare any length
+            raise ValueError(f"{x_name} holds {n} images but {path.name} holds "
+                             f"{y.shape[0]} labels (x/y length mismatch in {path.parent})")
+        y = _read(y, slice(None), path).reshape(-1)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{path}: wrong dtype {y.dtype} for 'y', expected integers")
+    bad = np.setdiff1d(np.unique(y), [int(c) for c in classes])
+    if len(bad): raise ValueError(f"{path}: labels {bad.tolist()} outside the known classes {classes}")
+    return y.astype(np.int64), mark
+
 # %% ../nbs/01_data.ipynb #6f63bfab
 class PCamH5(Dataset):
     "Official PCam HDF5 split: lazy `(uint8 (3,96,96) tensor, int label)` items, one file handle per process."
@@ -98,38 +132,12 @@ class PCamH5(Dataset):
         self.x_path, self.y_path = self.root/pcam_name(split, 'x'), self.root/pcam_name(split, 'y')
         for p in (self.x_path, self.y_path):
             if not p.is_file(): raise FileNotFoundError(f"{p}: PCam file missing (expected beside {self.x_path.name})")
-        self.shape = self._check_x()
-        self.labels = self._read_labels()
+        self.shape, mark_x = check_pcam_x(self.x_path)
+        self.labels, mark_y = read_pcam_labels(self.y_path, self.shape[0], self.x_path.name,
+                                               self.classes)
+        self._marks = [mark_x, mark_y]
         self._check_pair()
         self.patch_size, self._h5, self._pid = self.shape[1], None, None
-
-    def _check_x(self):
-        with _open_h5(self.x_path) as f:
-            x = _dataset(f, self.x_path, 'x'); shape, dtype = x.shape, x.dtype
-            self._marks = [f.attrs.get('histogan_pair')]
-            if len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2]:
-                raise ValueError(f"{self.x_path}: wrong shape {shape} for 'x', expected (N, H, H, 3) RGB patches")
-            if dtype != np.uint8: raise ValueError(f"{self.x_path}: wrong dtype {dtype} for 'x', expected uint8")
-            rows = np.unique(np.linspace(0, shape[0] - 1, min(16, shape[0])).astype(int))
-            black = sum(not _read(x, int(i), self.x_path).any() for i in rows)
-            if black > len(rows)//2:
-                raise ValueError(f"{self.x_path}: {black} of {len(rows)} sampled patches are entirely black (zeros): "
-                                 "unwritten data in a half-written or damaged file?")
-        return shape
-
-    def _read_labels(self):
-        with _open_h5(self.y_path) as f:
-            y = _dataset(f, self.y_path, 'y'); self._marks.append(f.attrs.get('histogan_pair'))
-            if y.ndim not in (1, 4) or y.shape[1:] not in ((), (1, 1, 1)):
-                raise ValueError(f"{self.y_path}: wrong shape {y.shape} for 'y', expected (N, 1, 1, 1)")
-            if y.shape[0] != self.shape[0]:   # before reading: a damaged file can declare any length
-                raise ValueError(f"{self.x_path.name} holds {self.shape[0]} images but {self.y_path.name} holds "
-                                 f"{y.shape[0]} labels (x/y length mismatch in {self.root})")
-            y = _read(y, slice(None), self.y_path).reshape(-1)
-        if not np.issubdtype(y.dtype, np.integer): raise ValueError(f"{self.y_path}: wrong dtype {y.dtype} for 'y', expected integers")
-        bad = np.setdiff1d(np.unique(y), [0, 1])
-        if len(bad): raise ValueError(f"{self.y_path}: labels {bad.tolist()} outside the known classes {self.classes}")
-        return y.astype(np.int64)
 
     def _check_pair(self):   # the marks were read with the shapes
         if None not in self._marks and self._marks[0] != self._marks[1]:

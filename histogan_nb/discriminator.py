@@ -15,7 +15,7 @@ from .generator import to_map, to_tokens
 
 # %% auto #0
 __all__ = ['check_discriminator_config', 'patchify', 'PatchEmbed', 'pool_tokens', 'DOutput', 'SourceHead', 'ClassHead',
-           'Discriminator']
+           'check_discriminator_input', 'Discriminator']
 
 # %% ../nbs/05_discriminator.ipynb #df3aa5da
 def check_discriminator_config(cfg: ModelConfig):
@@ -68,6 +68,15 @@ class ClassHead(nn.Linear):
     "f2: Linear(C_D -> K) on the class token."
     def __init__(self, dim: int, num_classes: int): super().__init__(dim, num_classes)
 
+# %% ../nbs/05_discriminator.ipynb #5d1c0a02
+def check_discriminator_input(cfg: ModelConfig, x: torch.Tensor) -> int:
+    "x must be (N, 3, S, S) images; return S, or raise a ValueError naming the expected shape."
+    S = cfg.image_size
+    if x.ndim != 4 or tuple(x.shape[1:]) != (3, S, S):
+        raise ValueError(f"Discriminator: x must be (N, 3, {S}, {S}) images in [-1, 1], "
+                         f"got {tuple(x.shape)}")
+    return S
+
 # %% ../nbs/05_discriminator.ipynb #d42e4ef5
 class Discriminator(nn.Module):
     "Multi-scale ViT discriminator D with source head f1 and class head f2 (paper §III-A)."
@@ -90,13 +99,9 @@ class Discriminator(nn.Module):
         self.source_head, self.class_head = SourceHead(C), ClassHead(C, cfg.num_classes)
         for t in [*self.pos, self.cls_token, self.src_token]: nn.init.trunc_normal_(t, std=0.02)
         self.apply(init_vit_weights)
-
     def features(self, x: torch.Tensor) -> torch.Tensor:
         "D(x): the final tokens [class, source, patches...] (N, 2 + (S/8p)^2, C_D)."
-        S = self.cfg.image_size
-        if x.ndim != 4 or tuple(x.shape[1:]) != (3, S, S):
-            raise ValueError(f"Discriminator: x must be (N, 3, {S}, {S}) images in [-1, 1], "
-                             f"got {tuple(x.shape)}")
+        S = check_discriminator_input(self.cfg, x)
         hw = (S // self.cfg.d_patch,)*2
         h = self.embed[0](x)
         for k in range(3):
@@ -104,12 +109,10 @@ class Discriminator(nn.Module):
             h = h + self.pos[k]
             for blk in self.stages[k]: h = blk(h, hw)
             h, hw = pool_tokens(h, hw)
-        N = x.shape[0]
-        cls, src = self.cls_token.expand(N, -1, -1), self.src_token.expand(N, -1, -1)
+        cls, src = (t.expand(len(x), -1, -1) for t in (self.cls_token, self.src_token))
         h = torch.cat([cls, src, h], dim=1)
         for blk in self.stages[3]: h = blk(h)
         return self.norm(h)
-
     def forward(self, x: torch.Tensor, # images (N, 3, S, S) in [-1, 1]
                ) -> DOutput:
         h = self.features(x)

@@ -13,7 +13,7 @@ from .class_projection import ClassProjection, split_z, cond
 
 # %% auto #0
 __all__ = ['g_stage_dims', 'g_stage_sizes', 'g_window_shifts', 'check_generator_config', 'to_map', 'to_tokens', 'upsample',
-           'GeneratorStage', 'Generator']
+           'GeneratorStage', 'check_generator_inputs', 'Generator']
 
 # %% ../nbs/04_generator.ipynb #77e02894
 def g_stage_dims(cfg: ModelConfig) -> list:
@@ -116,6 +116,17 @@ class GeneratorStage(nn.Module):
         for blk in self.blocks: x = blk(x, hw)
         return x, hw
 
+# %% ../nbs/04_generator.ipynb #9e1a0c02
+def check_generator_inputs(cfg: ModelConfig, z: torch.Tensor, c: torch.Tensor):
+    "z must be (N, 5*z_chunk) and c (N,) long labels; raise a ValueError naming what is wrong."
+    N = z.shape[0]
+    if z.ndim != 2 or z.shape[1] != cfg.z_dim:
+        raise ValueError(f"Generator: z must be (N, {cfg.z_dim}) = 5 chunks of "
+                         f"{cfg.z_chunk}, got {tuple(z.shape)}")
+    if c.shape != (N,) or c.dtype != torch.long:
+        raise ValueError(f"Generator: c must be ({N},) long class labels, "
+                         f"got {tuple(c.shape)} {c.dtype}")
+
 # %% ../nbs/04_generator.ipynb #0138d5ef
 class Generator(nn.Module):
     "Conditional ViT generator of paper §III-A/§III-B."
@@ -136,20 +147,11 @@ class Generator(nn.Module):
         self.to_rgb = nn.Linear(dims[3], 3)
         self.apply(init_vit_weights)
 
-    def check_inputs(self, z, c):
-        N = z.shape[0]
-        if z.ndim != 2 or z.shape[1] != self.cfg.z_dim:
-            raise ValueError(f"Generator: z must be (N, {self.cfg.z_dim}) = 5 chunks of "
-                             f"{self.cfg.z_chunk}, got {tuple(z.shape)}")
-        if c.shape != (N,) or c.dtype != torch.long:
-            raise ValueError(f"Generator: c must be ({N},) long class labels, "
-                             f"got {tuple(c.shape)} {c.dtype}")
-
     def stages(self, z: torch.Tensor, # latent (N, 5*z_chunk)
                c: torch.Tensor, # labels (N,) long
               ) -> list: # [(tokens, (H, W))] for X_0 .. X_4
         "Tokens after the input projection and after each stage."
-        self.check_inputs(z, c)
+        check_generator_inputs(self.cfg, z, c)
         K, C = self.cfg.num_classes, self.cfg.g_dim
         zs = split_z(z, 5)
         x = self.input(cond(c, zs[0] if self.use_cp else z, K)).view(-1, self.h0*self.h0, C)

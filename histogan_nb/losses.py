@@ -12,9 +12,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'ns_critic_loss',
-           'ns_generator_loss', 'r1_penalty_at', 'class_loss', 'MultiLossWeighting', 'eq5_terms',
-           'mlw_approximation_errors', 'plot_mlw_approximation']
+__all__ = ['WEIGHTINGS', 'critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'ns_critic_loss',
+           'ns_generator_loss', 'r1_penalty_at', 'class_loss', 'check_weighting', 'check_losses', 'MultiLossWeighting',
+           'eq5_terms', 'mlw_approximation_errors', 'plot_mlw_approximation']
 
 # %% ../nbs/07_losses.ipynb #d87895f0
 def critic_loss(src_real: torch.Tensor, # f1(D(real)), shape (N,)
@@ -98,59 +98,61 @@ def class_loss(logits: torch.Tensor, # f2(D(I)), shape (N, K)
                          f"got {tuple(logits.shape)} and {tuple(labels.shape)}")
     return F.cross_entropy(logits, labels)
 
+# %% ../nbs/07_losses.ipynb #7a1b0c01
+WEIGHTINGS = ('exp_', 'log_', 'plain')   # the kinds of MultiLossWeighting
+
+def check_weighting(kind: str, n: int):
+    "A known `kind` and at least one loss; else a ValueError naming the choices."
+    if kind not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting kind {kind!r}: choose one of {', '.join(WEIGHTINGS)}")
+    if n < 1: raise ValueError(f"MultiLossWeighting needs n >= 1 losses, got {n}")
+
+def check_losses(losses: Sequence, n: int, who: str):
+    "`losses` must be `n` scalars; else a ValueError that starts with `who`."
+    if len(losses) != n: raise ValueError(f"{who} got {len(losses)} losses")
+    if any(torch.as_tensor(l).numel() != 1 for l in losses):
+        raise ValueError(f"{who}: every loss must be a scalar, got shapes "
+                         f"{[tuple(torch.as_tensor(l).shape) for l in losses]}")
+
 # %% ../nbs/07_losses.ipynb #12f2efac
 class MultiLossWeighting(nn.Module):
     "Learned weighting of `n` class losses (eq. 7): `exp_` (paper), `log_` (Kendall) or `plain`."
-    kinds = ('exp_', 'log_', 'plain')
+    kinds = WEIGHTINGS
     def __init__(self,
                  kind: str = 'exp_', # 'exp_' (paper), 'log_' (Kendall et al.), 'plain' (L1 + L2)
                  n: int = 2, # number of losses (L1 real, L2 synthetic)
                 ):
         super().__init__()
-        if kind not in self.kinds:
-            raise ValueError(f"unknown weighting kind {kind!r}: "
-                             f"choose one of {', '.join(self.kinds)}")
-        if n < 1: raise ValueError(f"MultiLossWeighting needs n >= 1 losses, got {n}")
+        check_weighting(kind, n)
         self.kind, self.n = kind, n
         if kind == 'exp_': self.s = nn.Parameter(torch.zeros(n))
         if kind == 'log_': self.sigma = nn.Parameter(torch.ones(n))
-
     def scales(self) -> torch.Tensor:
         "For logging: s (`exp_`), sigma (`log_`), zeros for `plain` (the s where `exp_` is plain)."
         if self.kind == 'exp_': return self.s
         if self.kind == 'log_': return self.sigma
         return torch.zeros(self.n)
-
     def weights(self) -> torch.Tensor:
         "The current multipliers of the losses: exp(-s), 1/sigma^2 or 1."
         if self.kind == 'exp_': return torch.exp(-self.s)
         if self.kind == 'log_': return self.sigma**-2
         return torch.ones(self.n)
-
     def regulariser(self) -> torch.Tensor:
         "The additive term: sum s (`exp_`), sum log sigma (`log_`), 0 (`plain`)."
         if self.kind == 'exp_': return self.s.sum()
         if self.kind == 'log_': return torch.log(self.sigma.abs()).sum()
         return torch.zeros(())
-
     def forward(self, losses: Sequence[torch.Tensor]) -> torch.Tensor:
         "$\\sum_i w_i \\mathcal{L}_i$ + regulariser, as a scalar."
-        if len(losses) != self.n:
-            raise ValueError(f"MultiLossWeighting({self.kind!r}, n={self.n}) "
-                             f"got {len(losses)} losses")
-        if any(torch.as_tensor(l).numel() != 1 for l in losses):
-            raise ValueError("MultiLossWeighting: every loss must be a scalar, got shapes "
-                             f"{[tuple(torch.as_tensor(l).shape) for l in losses]}")
+        check_losses(losses, self.n, f"MultiLossWeighting({self.kind!r}, n={self.n})")
         # float32 even under bf16 autocast
         L = torch.stack([torch.as_tensor(l).reshape(()).float() for l in losses])
         w, r = self.weights().to(L.device), self.regulariser().to(L.device)
         return (w * L).sum() + r
-
     def weighted(self, i: int, # which loss (0 = L1 real, 1 = L2 synthetic)
                  loss: torch.Tensor) -> torch.Tensor:
         "`loss` times the i-th weight, constant (G's $e^{-s_2}\\mathcal{L}_2$: no gradient to s)."
         return self.weights()[i].detach().to(loss.device) * loss
-
     def extra_repr(self) -> str: return f"kind={self.kind!r}, n={self.n}"
 
 # %% ../nbs/07_losses.ipynb #d0a3b021

@@ -21,8 +21,8 @@ __all__ = ['FID_HELPER_FILE', 'classification_metrics', 'better', 'youden_thresh
            'gaussian_stats', 'sqrtm_psd', 'trace_sqrt_product', 'frechet_distance', 'fid_from_features',
            'mmd2_unbiased', 'kid_from_features', 'default_inception_path', 'fid_inception_blocks',
            'PytorchFIDInception', 'load_pytorch_fid_state_dict', 'torchscript_to_pytorch_fid', 'load_inception',
-           'InceptionFeatures', 'extract_features', 'dataset_key', 'real_stats', 'balanced_indices', 'FIDEvaluator',
-           'fid_reference', 'fid_cache_key', 'make_fid_evaluator']
+           'InceptionFeatures', 'extract_features', 'dataset_key', 'real_stats', 'balanced_indices', 'fid_per_class',
+           'FIDEvaluator', 'fid_reference', 'fid_cache_key', 'make_fid_evaluator']
 
 # %% ../nbs/09_metrics.ipynb #4d22c70c
 def _check_binary(y_true, p1) -> tuple[np.ndarray, np.ndarray]:
@@ -478,6 +478,16 @@ def balanced_indices(labels, # class labels (N,)
         out.append(rng.choice(idx, n//K, replace=False))
     return np.sort(np.concatenate(out))
 
+# %% ../nbs/09_metrics.ipynb #9f1c0a02
+def fid_per_class(real: np.ndarray, real_labels, fake: np.ndarray, fake_labels) -> dict:
+    "`{'fid_class{k}': FID of class k's fake vs real features}` for every class with 2+ of each."
+    rl, fl, res = np.asarray(real_labels).reshape(-1), np.asarray(fake_labels).reshape(-1), {}
+    fl = fl[:len(fake)]
+    for k in np.unique(rl):
+        r, g = real[rl == k], fake[fl == k]
+        if len(r) >= 2 and len(g) >= 2: res[f'fid_class{int(k)}'] = fid_from_features(r, g)
+    return res
+
 # %% ../nbs/09_metrics.ipynb #3c6b0215
 class FIDEvaluator:
     "Scores generated images against fixed real images: FID, KID and, with labels, FID per class."
@@ -496,15 +506,12 @@ class FIDEvaluator:
              else self.features(real_images[:n] if n and sliceable else real_images))
         self.real = np.asarray(f)[:n]
         self.n = len(self.real)
-        self.real_labels = (None if real_labels is None
-                            else np.asarray(real_labels).reshape(-1)[:self.n])
+        self.real_labels = None if real_labels is None else np.ravel(real_labels)[:self.n]
         self.floor = None   # real-vs-real scores at the same n, set by `fid_reference`
         if self.n < 4: raise ValueError(f"FIDEvaluator needs at least 4 real images, got {self.n}")
-
     def features(self, images) -> np.ndarray:
         return extract_features(self.extractor, images, self.batch_size, self.device,
                                 progress=False)
-
     def score_features(self, fake: np.ndarray, fake_labels=None) -> dict:
         "FID, KID (mean, std over subsets) and per-class FID of features `fake` vs the real set."
         kid, kid_std = kid_from_features(self.real, fake, self.kid_subset_size, self.kid_subsets,
@@ -512,15 +519,10 @@ class FIDEvaluator:
         res = dict(fid=fid_from_features(self.real, fake), kid=kid, kid_std=kid_std,
                    n_real=self.n, n_fake=len(fake))
         if self.real_labels is not None and fake_labels is not None:
-            fl = np.asarray(fake_labels).reshape(-1)[:len(fake)]
-            for k in np.unique(self.real_labels):
-                r, g = self.real[self.real_labels == k], fake[fl == k]
-                if len(r) >= 2 and len(g) >= 2: res[f'fid_class{int(k)}'] = fid_from_features(r, g)
-        if self.floor is not None:
-            res.update({f'{k}_floor': v for k, v in self.floor.items()
-                        if k.startswith(('fid', 'kid'))})
+            res.update(fid_per_class(self.real, self.real_labels, fake, fake_labels))
+        floor = self.floor or {}      # real-vs-real, when `fid_reference` set it
+        res.update({f'{k}_floor': v for k, v in floor.items() if k.startswith(('fid', 'kid'))})
         return res
-
     def score(self, fake_images, fake_labels=None) -> dict:
         "Scores of `fake_images` (at most `n`; per-class FID with `fake_labels`) vs the real set."
         sliceable = isinstance(fake_images, (torch.Tensor, np.ndarray))

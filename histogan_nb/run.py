@@ -381,7 +381,7 @@ def start_run(p: Preset, out_dir, resume: bool = False, data: Optional[dict] = N
 
 # %% ../nbs/11a_run.ipynb #fe4fba30
 class Callback:
-    "What `train_loop` calls: `after_step(run, logs)` after each step, `after_fit(run)` at the end."
+    "What `train_loop` calls: `after_step(run, logs)` after each step, `after_fit(run)` at the end"
     def after_step(self, run: Run, logs: dict): pass
     def after_fit(self, run: Run): pass
 
@@ -455,7 +455,7 @@ class Snapshots(Callback):
 def train_loop(run, # has `clock` (a `Clock`), `last` (bool) and `is_last()`, as `Run` does
                step, # one training step: `step()` -> the step's logs (a dict)
                callbacks: list): # `Callback`s, called in order
-    "The one training loop: `step()` until `run.is_last()`; callbacks after each step and at the end."
+    "The one training loop: `step()` until `run.is_last()`; callbacks after each step and at end."
     run.clock.start()
     while not run.last:
         logs = step()

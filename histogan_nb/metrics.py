@@ -343,8 +343,8 @@ def load_pytorch_fid_state_dict(model: PytorchFIDInception, sd: dict) -> Pytorch
     if not isinstance(sd, dict):
         raise ValueError(f"expected a state dict (pytorch-fid .pth layout), "
                          f"got {type(sd).__name__}")
-    sd = {k.removeprefix('module.'): v for k, v in sd.items()
-          if not k.startswith(('fc.', 'AuxLogits.'))}
+    sd = {k.removeprefix('module.'): v for k, v in sd.items()}      # DataParallel's prefix first
+    sd = {k: v for k, v in sd.items() if not k.startswith(('fc.', 'AuxLogits.'))}
     own = {k for k in model.net.state_dict()
            if not k.startswith(('fc.',)) and not k.endswith('num_batches_tracked')}
     missing = sorted(own - set(sd))

@@ -467,7 +467,8 @@ def run_repro(preset_name: str, # 'smoke', 'cpu' or 'paper'
     src, kernel = notebooks_dir(), ensure_kernel(kernel_name)
     params = dict(preset_name=preset_name, data=str(Path(data).resolve()) if data not in (None, 'toy') else data,
                   seeds=n_seeds, out=str(out), device=device)
-    info = dict(preset=preset_name, data=params['data'] or ('toy (generated)' if preset_name == 'smoke' or data == 'toy' else default_data_path()),
+    given = data if data not in (None, 'toy') else ('toy (generated)' if preset_name == 'smoke' or data == 'toy' else os.path.relpath(default_data_path(), repo_root()))
+    info = dict(preset=preset_name, data=str(given),   # as the user gave it: no machine path in `run.json`
                 seeds=n_seeds, commit=git_commit(), machine=machine_info(device), started=time.strftime('%Y-%m-%dT%H:%M:%S'),
                 overrides=REPRO_OVERRIDES[preset_name], variants=VARIANTS, stages={}, status='running')
     _write_run_json(out, info)

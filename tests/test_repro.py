@@ -47,12 +47,14 @@ def test_runner_writes_every_output(uninterrupted):
     assert sorted(p.name for p in (out/'runs').iterdir()) == sorted(
         [f'{v}_seed{k}' for v in ('full', 'no_cp', 'no_sa', 'baseline', 'd_alone') for k in (0, 1)] + ['log__seed0'])
 
-def test_failed_notebook_stops_the_run(tmp_path):
+def test_failed_notebook_stops_the_run(tmp_path, monkeypatch):
     empty = tmp_path/'not_a_dataset'; empty.mkdir()
     out = tmp_path/'repro'
-    with pytest.raises(ReproError, match='notebook table1 failed'): run_repro('smoke', data=str(empty), out=out)
+    monkeypatch.chdir(tmp_path)   # a relative data path: run.json keeps it as given, not the machine's path
+    with pytest.raises(ReproError, match='notebook table1 failed'): run_repro('smoke', data='not_a_dataset', out=out)
     run = json.loads((out/'run.json').read_text())
     assert run['status'] == 'failed' and run['failed']['notebook'] == 'table1' and run['failed']['error']
+    assert run['data'] == 'not_a_dataset' and str(tmp_path) not in (out/'run.json').read_text()
     assert (out/'table1.ipynb').exists() and 'table2' not in run['stages']
 
 def test_runner_rejects_bad_input(tmp_path):

@@ -28,10 +28,11 @@ from .baselines import (sample_class, write_synthetic_set, run_baseline, route_c
 
 # %% auto #0
 __all__ = ['METRICS', 'COLUMNS', 'PAPER_TABLE1', 'PAPER_TABLE2', 'ARCHS', 'VARIANTS', 'NO_FID', 'REPRO_OVERRIDES',
-           'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'NOTEBOOKS', 'run_config', 'toy_splits', 'load_data', 'Repro',
-           'setup', 'run_dir', 'unified_run', 'test_metrics', 'filter_keeps_enough', 'synthetic_set', 'baseline',
-           'table_rows', 'threshold_note', 'to_markdown', 'write_table', 'costs_table', 'sample_fid', 'ReproError',
-           'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs', 'prefetch', 'run_repro']
+           'REPORT_FID_IMAGES', 'CLF_EQUAL_TIME', 'TABLE1_ARCHS', 'NOTEBOOKS', 'table1_archs', 'run_config',
+           'toy_splits', 'load_data', 'Repro', 'setup', 'run_dir', 'unified_run', 'test_metrics', 'filter_keeps_enough',
+           'synthetic_set', 'baseline', 'table_rows', 'threshold_note', 'to_markdown', 'write_table', 'costs_table',
+           'sample_fid', 'ReproError', 'notebooks_dir', 'git_commit', 'machine_info', 'ensure_kernel', 'repro_jobs',
+           'prefetch', 'run_repro']
 
 # %% ../nbs/15_repro.ipynb #d7c6b164
 METRICS = ('accuracy', 'auc', 'sensitivity', 'specificity')
@@ -72,7 +73,7 @@ REPRO_OVERRIDES = {
     'smoke': {                      # CI: tiny data, a few steps; the untrained D cannot filter samples yet
         'data.train_count': 128, 'repro.syn_filter': False, 'repro.syn_ratio': 0.5, 'repro.seeds': 1,
     },
-    'cpu': {                        # the real-data reproduction on 2 CPU cores: under 3 h, 2 seeds, jobs=2
+    'cpu': {                        # the real-data reproduction on 2 CPU cores, 2 seeds, jobs=2 (see TABLE1_ARCHS)
         'data.train_count': 8192,   # limited-data regime (paper: 10% of PCam = 32,768)
         'data.valid_count': 1024,   # model-selection split
         'train.max_steps': 1125,    # G steps per unified run: where the `cpu` headline's FID first came
@@ -87,6 +88,11 @@ REPRO_OVERRIDES = {
 }
 REPORT_FID_IMAGES = {'cpu': 512}   # images per side of the reported FID (Table I, Fig. 2); others: train.fid_images
 CLF_EQUAL_TIME = {'cpu': True}   # Table I's CNNs get the unified run's CPU minutes (not a step count)
+TABLE1_ARCHS = {'cpu': ('resnet34', 'densenet169')}   # Table I's CNNs per preset (others: every one of ARCHS)
+
+def table1_archs(preset_name: str) -> tuple:
+    "The baselines Table I trains at `preset_name` (the rows of the others stay empty)."
+    return TABLE1_ARCHS.get(preset_name, tuple(ARCHS))
 
 # %% ../nbs/15_repro.ipynb #9763fd31
 def run_config(name: str, # 'smoke', 'cpu' or 'paper'
@@ -362,7 +368,7 @@ def repro_jobs(R: Repro) -> dict:
     jobs[f'log__seed{k0}'] = ('unified_run', ('log_', k0), ())   # Fig. 3 trains log_ for the first seed only
     for k in R.seeds: jobs[f'd_alone_seed{k}'] = ('unified_run', ('d_alone', k), (f'full_seed{k}',))   # its budget: full's CPU time
     for k in R.seeds:
-        for arch in ARCHS:
+        for arch in table1_archs(R.preset_name):
             for syn in (False, True):
                 need = (f'full_seed{k}',) + ((f'synthetic_seed{k}',) if syn else ())
                 jobs[f"{arch}_{'syn' if syn else 'real'}_seed{k}"] = ('baseline', (arch, syn, k), need)

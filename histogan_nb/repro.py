@@ -181,7 +181,10 @@ def unified_run(R: Repro, variant: str, seed: int) -> dict:
     p = R.run_config(variant, seed)
     if variant == 'd_alone' and CLF_EQUAL_TIME.get(R.preset_name):      # the control: the full run's CPU minutes
         p.train.max_minutes, p.train.max_steps = unified_run(R, 'full', seed)['cpu_s']/60, 10**9
-    R.log(f"train {variant} seed {seed} ({p.train.max_steps or p.train.epochs} {'steps' if p.train.max_steps else 'epochs'})")
+    t = p.train   # the binding budget: steps, D alone's minutes (CPU time on a CPU), or epochs
+    budget = (f"{t.max_steps} steps" if t.max_steps and t.max_steps < 10**9 else
+              f"{t.max_minutes:.1f} budget minutes" if t.max_minutes else f"{t.epochs} epochs")
+    R.log(f"train {variant} seed {seed} ({budget})")
     s = fit(p, d, resume=True, progress=False, data={k: R.data[k] for k in ('train', 'valid', 'test')})   # test: the FID floor only
     R.log(f"  done {variant} seed {seed}: {s['steps']} steps in {s['train_s']:.0f} s ({s['images_per_s']:.0f} real img/s)")
     return s

@@ -19,7 +19,8 @@ from .files import write_atomic, markdown_table
 from .data import load_split, load_splits, to_model_range, from_model_range, write_pcam_h5
 from .selective import sample_latent, selective_mask
 from .metrics import classification_metrics, better, test_metrics_at_threshold
-from .runtime import RealBatches, Clock, StageTimer, predict_batches
+from .runtime import Clock, StageTimer, predict_batches
+from .data import RealBatches
 from .run import fit, load_models, best_checkpoint, train_loop, Callback
 
 # %% auto #0

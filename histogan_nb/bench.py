@@ -14,7 +14,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .config import Preset, preset, get_device, apply_overrides
 from .files import write_atomic
-from .runtime import Dist, RealBatches, set_threads, unwrap, autocast, sync, Clock
+from .runtime import Dist, set_threads, unwrap, autocast, sync, Clock
+from .data import RealBatches
 from .train import make_gan, train_step, d_step, g_step
 
 # %% auto #0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #bd66efdf
 from __future__ import annotations
-import contextlib, dataclasses, os, random, copy
+import contextlib, dataclasses, math, os, random, copy
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -14,8 +14,8 @@ import torch
 # %% auto #0
 __all__ = ['SECTIONS', 'MOVED_FIELDS', 'RETIRED_FIELDS', 'PRESETS', 'REPRO_NOTEBOOKS', 'POSITIVE', 'UNIT', 'CONFIG_RULES',
            'repo_root', 'default_data_path', 'DataConfig', 'ModelConfig', 'TrainConfig', 'ClassifierConfig',
-           'ReproConfig', 'RuntimeConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'get_device',
-           'seed_everything', 'eval_mode']
+           'ReproConfig', 'RuntimeConfig', 'Preset', 'preset', 'check_config', 'apply_overrides', 'total_steps',
+           'get_device', 'seed_everything', 'eval_mode']
 
 # %% ../nbs/00_config.ipynb #40be2d3b
 def repo_root() -> Path:
@@ -292,6 +292,13 @@ def apply_overrides(p: Preset, overrides: Union[dict, list, None]) -> Preset:
         try: setattr(cfg, name, _parse(value, getattr(cfg, name)))
         except ValueError as e: raise ValueError(f"{key}: {e}") from None
     return check_config(p)
+
+# %% ../nbs/00_config.ipynb #9547188d
+def total_steps(p: Preset, n_train: int) -> int:
+    "G steps: `max_steps`, or `epochs` passes over `n_train` images at `n_critic` batches a step."
+    t = p.train
+    if t.max_steps is not None: return t.max_steps
+    return max(1, math.ceil(t.epochs*n_train/(t.batch_size*t.n_critic)))
 
 # %% ../nbs/00_config.ipynb #bc02ce6a
 def get_device(name: str = 'auto') -> torch.device:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, contextlib, gzip, hashlib, json, math, os, shutil, sys, time, urllib.error, urllib.parse, urllib.request
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional, Sequence, Union
 import h5py
@@ -22,8 +23,8 @@ __all__ = ['SPLITS', 'IMAGE_EXTS', 'CROPS', 'PCAM_URL', 'PCAM_MD5', 'canonical_s
            'check_pcam_x', 'read_pcam_labels', 'PCamH5', 'default_cache_dir', 'find_classes', 'list_files',
            'decode_image', 'build_cache', 'PatchFolder', 'subset_size', 'stratified_indices', 'check_size', 'fit_size',
            'to_model_range', 'from_model_range', 'as_model_range', 'PatchSet', 'open_dataset', 'load_split',
-           'load_splits', 'load_tensors', 'md5sum', 'fetch', 'gunzip', 'download_pcam', 'toy_data', 'image_grid',
-           'example_grid', 'data_report', 'format_report', 'report_main']
+           'load_splits', 'load_tensors', 'md5sum', 'fetch', 'gunzip', 'download_pcam', 'toy_data', 'check_labels',
+           'data_identity', 'RealBatches', 'image_grid', 'example_grid', 'data_report', 'format_report', 'report_main']
 
 # %% ../nbs/01_data.ipynb #8f166cda
 SPLITS = ('train', 'valid', 'test')
@@ -476,6 +477,62 @@ def toy_data(n: int = 64, size: int = 32, seed: int = 0) -> dict:
         x = torch.randint(0, 160, (m, 3, size, size), generator=g) + 80*y.view(-1, 1, 1, 1)
         return x.to(torch.uint8), y
     return dict(train=split(n), valid=split(n//2))
+
+# %% ../nbs/01_data.ipynb #9077bce6
+def check_labels(p: Preset, data: dict):
+    "Every split's labels must lie in [0, num_classes), and the train split must hold every class."
+    K = p.model.num_classes
+    for s, (_, y) in data.items():
+        found = sorted(set(np.asarray(y).tolist()))
+        if found and (found[0] < 0 or found[-1] >= K):
+            raise ValueError(f"the {s} split has labels {found} but model.num_classes={K}: "
+                             "set model.num_classes or fix the class folders")
+    found = sorted(set(np.asarray(data['train'][1]).tolist()))
+    if found != list(range(K)):
+        raise ValueError(f"model.num_classes={K} but the train split holds labels {found} only")
+
+# %% ../nbs/01_data.ipynb #dc54b167
+def data_identity(p: Preset, data: dict) -> dict:
+    "What a resume must see again: data config and split fingerprints (size, labels, 256 images)."
+    import hashlib
+    ident = asdict(p.data)
+    for s, (x, y) in data.items():
+        h = hashlib.sha1(np.asarray(y, np.int64).tobytes())
+        h.update(np.ascontiguousarray(np.asarray(x[::max(1, len(x)//256)])).tobytes())
+        ident[s] = f"{len(y)} x {tuple(x.shape[1:])}, {h.hexdigest()[:12]}"
+    return ident
+
+
+# %% ../nbs/01_data.ipynb #4bebfa88
+class RealBatches:
+    "Endless shuffled global batches (uint8 images, labels); rank `r` of `world` gets its slice."
+    def __init__(self, images, labels, batch_size: int, seed: int = 0,
+                 rank: int = 0, world: int = 1,
+                 pin: bool = False): # page-locked batches: the copy to a GPU can overlap compute
+        if batch_size % world:
+            raise ValueError(f"batch_size {batch_size} must be divisible by the {world} processes")
+        if len(images) < batch_size:
+            raise ValueError(f"only {len(images)} training images for a batch of {batch_size}")
+        self.images, self.labels, self.bs = images, labels, batch_size
+        self.rank, self.world, self.pin = rank, world, pin
+        self.gen = torch.Generator().manual_seed(seed)
+        self.epoch, self.pos, self.perm = 0, 0, torch.randperm(len(images), generator=self.gen)
+
+    def __next__(self):
+        if self.pos + self.bs > len(self.perm):
+            self.epoch, self.pos = self.epoch + 1, 0
+            self.perm = torch.randperm(len(self.images), generator=self.gen)
+        idx = self.perm[self.pos:self.pos + self.bs]; self.pos += self.bs
+        local = self.bs // self.world
+        idx = idx[self.rank*local:(self.rank + 1)*local]
+        x, y = self.images[idx], self.labels[idx]
+        return (x.pin_memory(), y.pin_memory()) if self.pin else (x, y)
+
+    def state_dict(self):
+        return dict(epoch=self.epoch, pos=self.pos, perm=self.perm, gen=self.gen.get_state())
+    def load_state_dict(self, s):
+        self.epoch, self.pos, self.perm = s['epoch'], s['pos'], s['perm']
+        self.gen.set_state(s['gen'])
 
 # %% ../nbs/01_data.ipynb #1c4b2c74
 def _mean_rgb(ds: Dataset, labels: np.ndarray, classes: list, block: int = 1024) -> dict:

@@ -82,9 +82,9 @@ class Discriminator(nn.Module):
     "Multi-scale ViT discriminator D with source head f1 and class head f2 (paper §III-A)."
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        check_discriminator_config(cfg)
-        self.cfg = cfg
+        check_discriminator_config(cfg); self.cfg = cfg
         C, p, S = cfg.d_dim, cfg.d_patch, cfg.image_size
+        heads = SourceHead(C), ClassHead(C, cfg.num_classes)   # f1, f2: registered last, below
         # E_p, E_2p, E_4p
         self.embed = nn.ModuleList(PatchEmbed(p * 2**k, C, cfg.d_overlap) for k in range(3))
         self.fuse = nn.ModuleList(nn.Linear(2*C, C) for _ in range(2))   # before stages 2 and 3
@@ -96,7 +96,7 @@ class Discriminator(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, C))
         self.src_token = nn.Parameter(torch.zeros(1, 1, C))
         self.norm = nn.LayerNorm(C)
-        self.source_head, self.class_head = SourceHead(C), ClassHead(C, cfg.num_classes)
+        self.source_head, self.class_head = heads
         for t in [*self.pos, self.cls_token, self.src_token]: nn.init.trunc_normal_(t, std=0.02)
         self.apply(init_vit_weights)
     def features(self, x: torch.Tensor) -> torch.Tensor:

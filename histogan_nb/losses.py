@@ -12,9 +12,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['WEIGHTINGS', 'critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'ns_critic_loss',
-           'ns_generator_loss', 'r1_penalty_at', 'class_loss', 'check_weighting', 'check_losses', 'MultiLossWeighting',
-           'eq5_terms', 'mlw_approximation_errors', 'plot_mlw_approximation']
+__all__ = ['WEIGHTINGS', 'critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'penalty_images',
+           'ns_critic_loss', 'ns_generator_loss', 'r1_penalty_at', 'class_loss', 'check_weighting', 'check_losses',
+           'MultiLossWeighting', 'eq5_terms', 'mlw_approximation_errors', 'plot_mlw_approximation']
 
 # %% ../nbs/07_losses.ipynb #d87895f0
 def critic_loss(src_real: torch.Tensor, # f1(D(real)), shape (N,)
@@ -70,6 +70,16 @@ def gradient_penalty(critic: Callable, # images -> (N,) source scores (or an out
     r"WGAN-GP: $\lambda_{GP}\,\mathbb{E}(\lVert\nabla_{\hat I} f^1\rVert_2 - 1)^2$, at x_hat."
     x_hat = interpolate(real.detach(), fake.detach(), eps).requires_grad_(True)
     return penalty_at(_source(critic(x_hat)), x_hat, lambda_gp)
+
+# %% ../nbs/07_losses.ipynb #6f2df559
+def penalty_images(real: torch.Tensor, # real images (N, ...), augmented as D sees them
+                   fake: torch.Tensor, # synthetic images, the same shape
+                   at_real: bool = False, # R1: at the real images, not at interpolates
+                   on: bool = True, # False: no penalty this step (an empty batch)
+                  ) -> torch.Tensor:
+    "x_hat: eps I_real + (1 - eps) I_syn (WGAN-GP) or I_real (R1), detached, with requires_grad."
+    x_hat = interpolate(real.detach(), fake.detach()) if not at_real else real.detach().clone()
+    return (x_hat if on else real[:0]).requires_grad_(on)
 
 # %% ../nbs/07_losses.ipynb #416503fc
 def ns_critic_loss(src_real: torch.Tensor, src_fake: torch.Tensor) -> torch.Tensor:

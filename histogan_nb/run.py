@@ -13,20 +13,21 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .config import Preset, seed_everything, check_config
+from .config import Preset, seed_everything, total_steps
 from .files import write_atomic, clean_stale_temps, atomic_path, append_text
-from .data import load_splits
+from .data import load_splits, check_labels, data_identity
 from .models import build_models
-from .runtime import init_distributed, RealBatches, unwrap, set_threads, Clock
+from .runtime import setup_process, unwrap, Clock
+from .data import RealBatches
 from .metrics import classification_metrics, better, make_fid_evaluator
 from .train import GAN, make_gan, train_step, predict, generate
 
 # %% auto #0
 __all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'RUN_FILES', 'evaluate', 'best_checkpoint', 'NonFiniteLossError',
            'nonfinite_entries', 'check_finite', 'atomic_save', 'load_checkpoint', 'FolderLock', 'one_writer', 'StepLog',
-           'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint', 'load_models', 'total_steps',
-           'data_identity', 'check_resume', 'check_labels', 'Run', 'start_run', 'Callback', 'LogLosses', 'Evaluate',
-           'Checkpoint', 'Snapshots', 'train_loop', 'fit', 'Interrupted', 'stop_on_signals', 'summarize', 'is_finished']
+           'state_dict', 'check_compatible', 'restore', 'preset_from_checkpoint', 'load_models', 'check_resume', 'Run',
+           'start_run', 'Callback', 'LogLosses', 'Evaluate', 'Checkpoint', 'Snapshots', 'train_loop', 'fit',
+           'Interrupted', 'stop_on_signals', 'summarize', 'Summary', 'is_finished']
 
 # %% ../nbs/11a_run.ipynb #4e231641
 def evaluate(gan: GAN, valid: tuple, fid=None) -> dict:
@@ -256,26 +257,9 @@ def load_models(path, device='cpu'):
                          f"({detail[:300]})") from None
     return G.to(device).eval(), D.to(device).eval(), p
 
-# %% ../nbs/11a_run.ipynb #9547188d
-def total_steps(p: Preset, n_train: int) -> int:
-    "G steps: `max_steps`, or `epochs` passes over `n_train` images at `n_critic` batches a step."
-    t = p.train
-    if t.max_steps is not None: return t.max_steps
-    return max(1, math.ceil(t.epochs*n_train/(t.batch_size*t.n_critic)))
-
 # %% ../nbs/11a_run.ipynb #5c54bde0
 # the budget; every other train field shapes the maths
 RESUME_MAY_CHANGE = ('epochs', 'max_steps', 'max_minutes', 'eval_every', 'fid_images')
-
-def data_identity(p: Preset, data: dict) -> dict:
-    "What a resume must see again: data config and split fingerprints (size, labels, 256 images)."
-    import hashlib
-    ident = asdict(p.data)
-    for s, (x, y) in data.items():
-        h = hashlib.sha1(np.asarray(y, np.int64).tobytes())
-        h.update(np.ascontiguousarray(np.asarray(x[::max(1, len(x)//256)])).tobytes())
-        ident[s] = f"{len(y)} x {tuple(x.shape[1:])}, {h.hexdigest()[:12]}"
-    return ident
 
 def check_resume(ck: dict, p: Preset, data_id: dict, path):
     "Refuse to resume `ck` with changed data or a changed training recipe, naming what changed."
@@ -289,19 +273,6 @@ def check_resume(ck: dict, p: Preset, data_id: dict, path):
     if diff: raise ValueError(f"cannot resume {path}: the run was trained with other settings "
                               f"({'; '.join(diff)}). Resume with the same ones, or start a new "
                               "run in another folder")
-
-# %% ../nbs/11a_run.ipynb #9077bce6
-def check_labels(p: Preset, data: dict):
-    "Every split's labels must lie in [0, num_classes), and the train split must hold every class."
-    K = p.model.num_classes
-    for s, (_, y) in data.items():
-        found = sorted(set(np.asarray(y).tolist()))
-        if found and (found[0] < 0 or found[-1] >= K):
-            raise ValueError(f"the {s} split has labels {found} but model.num_classes={K}: "
-                             "set model.num_classes or fix the class folders")
-    found = sorted(set(np.asarray(data['train'][1]).tolist()))
-    if found != list(range(K)):
-        raise ValueError(f"model.num_classes={K} but the train split holds labels {found} only")
 
 # %% ../nbs/11a_run.ipynb #f3f5944d
 # log.csv's columns, per G step
@@ -317,10 +288,10 @@ class Run:
     total: int                      # G steps planned
     clock: Clock = field(default_factory=Clock)   # training time (evaluation, saving left out)
     best: dict = field(default_factory=dict)      # criterion ('auc', 'fid') -> best evaluation yet
-    fid: Optional[object] = None    # the FID/KID evaluator (rank 0, `train.fid_images` > 0)
+    fid: Optional[object] = None    # the FID/KID evaluator (`Evaluate.before_fit`)
+    cache_fid: bool = False         # real FID features may be cached (the preset's own data)
     last: bool = False              # the last step: decided once per step, so all callbacks agree
     stop_signal: Optional[int] = None   # SIGTERM/SIGINT: stop after this step (`stop_on_signals`)
-
     def spent_s(self) -> float:
         "Budget seconds so far (`Clock.budget_s`: CPU time on a CPU, wall time on an accelerator)."
         return self.clock.budget_s(self.gan.device)
@@ -350,48 +321,47 @@ class Run:
 
 # %% ../nbs/11a_run.ipynb #5cceb83e
 def start_run(p: Preset, out_dir, resume: bool = False, data: Optional[dict] = None) -> Run:
-    "Before step 1: the splits in memory, the GAN on this rank's device, on resume its state."
-    out, t = Path(out_dir), check_config(p).train
+    "Before step 1: this process set up, the splits checked and batched, the GAN, a resume's state"
+    out, dd = Path(out_dir), setup_process(p)
     if not resume and any((out/f).exists() for f in ('last.pt', 'log.csv', 'evals.csv')):
         what = 'last.pt' if (out/'last.pt').exists() else 'its logs'
         raise FileExistsError(f"{out} already holds a run ({what}): "
                               "resume it (--resume) or train into another folder")
-    dd = init_distributed(p.runtime.device); set_threads(p.runtime.threads)
     if dd.main: out.mkdir(parents=True, exist_ok=True); clean_stale_temps(out)
-    own = data is None                       # real features cached only for the preset's own data
+    own, t = data is None, p.train           # real features cached only for the preset's own data
     data = data or load_splits(p, splits=('train', 'valid', *(('test',) if t.fid_images else ())),
                                progress=True)
-    check_labels(p, data)
+    check_labels(p, data); data_id = data_identity(p, data)
+    batches = RealBatches(*data['train'], t.batch_size, seed=t.seed, rank=dd.rank, world=dd.world,
+                          pin=dd.device.type == 'cuda')
     seed_everything(t.seed)                  # identical initial weights on every rank
     gan = make_gan(p, dd)
     torch.manual_seed(t.seed + 1 + dd.rank)  # then each rank draws its own z, c, eps
-    batches = RealBatches(*data['train'], t.batch_size, seed=t.seed, rank=dd.rank, world=dd.world,
-                          pin=dd.device.type == 'cuda')
-    run = Run(p, out, gan, batches, data, data_identity(p, data),
-              total_steps(p, len(data['train'][0])),
-              fid=make_fid_evaluator(p, data['valid'], data.get('test'), own) if dd.main else None)
+    run = Run(p, out, gan, batches, data, data_id, total_steps(p, len(data['train'][0])),
+              cache_fid=own)
     if resume and run.ckpt_path.exists():
         ck = load_checkpoint(run.ckpt_path, map_location=dd.device, resumable=True)
         check_resume(ck, p, run.data_id, run.ckpt_path)
         restore(gan, ck, batches)
         run.best, run.clock = ck['best'], Clock(ck['clock']['train_s'], ck['clock']['cpu_s'])
         if dd.main: _truncate_csv(out/'evals.csv', gan.step)
-    run.last = run.is_last()
     return run
 
 # %% ../nbs/11a_run.ipynb #fe4fba30
 class Callback:
-    "What `train_loop` calls: `after_step(run, logs)` after each step, `after_fit(run)` at the end"
+    "What `train_loop` calls: `before_fit(run)`, `after_step(run, logs)` each step, `after_fit(run)`"
+    def before_fit(self, run: Run): pass
     def after_step(self, run: Run, logs: dict): pass
     def after_fit(self, run: Run): pass
 
 class LogLosses(Callback):
     "`log.csv` (a row per G step) and progress bar; a flush checks losses before evals or saves."
-    def __init__(self, run: Run, progress: bool = True):
+    def __init__(self, progress: bool = True): self.progress = progress
+    def before_fit(self, run):
         self.log = StepLog(run.out/'log.csv' if run.gan.dist.main else None, LOSS_KEYS,
                            resume_step=run.gan.step if run.gan.step else None)
         self.bar = tqdm(total=run.total, initial=run.gan.step,
-                        disable=not (progress and run.gan.dist.main),
+                        disable=not (self.progress and run.gan.dist.main),
                         desc=f'{run.p.name} train', unit='step')
     def after_step(self, run, logs):
         self.log.add(run.gan.step, run.batches.epoch, logs); self.bar.update(1)
@@ -405,6 +375,11 @@ class LogLosses(Callback):
 # %% ../nbs/11a_run.ipynb #1a0fa1f9
 class Evaluate(Callback):
     "Every `eval_every` steps, rank 0: metrics, FID to `evals.csv`, best to `best_*.pt` (§IV-B)."
+    def before_fit(self, run):
+        "The FID/KID evaluator (rank 0, `train.fid_images` > 0): its real features, before step 1."
+        if run.gan.dist.main and run.fid is None:
+            v, t = run.data['valid'], run.data.get('test')
+            run.fid = make_fid_evaluator(run.p, v, t, run.cache_fid)
     def after_step(self, run, logs):
         if not (run.gan.dist.main and run.due(run.p.train.eval_every)): return
         gan = run.gan
@@ -436,7 +411,7 @@ class Checkpoint(Callback):
 # %% ../nbs/11a_run.ipynb #f31744df
 class Snapshots(Callback):
     "Each `snapshot_minutes` of budget, rank 0: eval weights to `snapshots/{minutes:07.2f}min.pt`."
-    def __init__(self, run: Run):
+    def before_fit(self, run):
         self.every = 60*run.p.runtime.snapshot_minutes
         self.done = int(run.spent_s() // self.every)   # on resume: the snapshots already written
     def after_step(self, run, logs):
@@ -455,7 +430,9 @@ class Snapshots(Callback):
 def train_loop(run, # has `clock` (a `Clock`), `last` (bool) and `is_last()`, as `Run` does
                step, # one training step: `step()` -> the step's logs (a dict)
                callbacks: list): # `Callback`s, called in order
-    "The one training loop: `step()` until `run.is_last()`; callbacks after each step and at end."
+    "The one training loop: callbacks set up, `step()` until `run.is_last()`, callbacks after each"
+    for cb in callbacks: cb.before_fit(run)
+    run.last = run.is_last()                        # a finished run (a resume) takes no step
     run.clock.start()
     while not run.last:
         logs = step()
@@ -470,12 +447,12 @@ def fit(p: Preset, out_dir, resume: bool = False, progress: bool = True, callbac
     "Train preset `p` with Algorithm 1, writing checkpoints, logs and a summary to `out_dir`."
     with one_writer(out_dir):                               # one process per folder
         run = start_run(p, out_dir, resume, data)
-        snaps = [Snapshots(run)] if p.runtime.snapshot_minutes else []
-        cbs = [LogLosses(run, progress), Evaluate(), Checkpoint(), *snaps, *callbacks]
+        snaps = [Snapshots()] if p.runtime.snapshot_minutes else []
+        done = Summary()                                    # last: the completion record
         with stop_on_signals(run):                          # Algorithm 1, one iteration a step
-            train_loop(run, lambda: train_step(run.gan, run.batches), cbs)
-        if run.stop_signal is not None: raise Interrupted(run.gan.step, run.stop_signal)
-        return summarize(run)
+            train_loop(run, lambda: train_step(run.gan, run.batches),
+                       [LogLosses(progress), Evaluate(), Checkpoint(), *snaps, *callbacks, done])
+        return done.summary
 
 # %% ../nbs/11a_run.ipynb #0c4f2bdb
 class Interrupted(KeyboardInterrupt):
@@ -487,13 +464,15 @@ class Interrupted(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def stop_on_signals(run: Run):
-    "Inside, SIGTERM/SIGINT (notebook interrupts too) stop `run` after its step; main thread only."
-    if threading.current_thread() is not threading.main_thread(): yield; return
+    "Inside, SIGTERM/SIGINT stop `run` after its step (main thread); then `Interrupted` if one did."
     def ask(signum, frame): run.stop_signal = signum
-    old = {s: signal.signal(s, ask) for s in (signal.SIGTERM, signal.SIGINT)}
+    main = threading.current_thread() is threading.main_thread()    # notebook interrupts too
+    old = {s: signal.signal(s, ask) for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
     try: yield
     finally:
         for s, h in old.items(): signal.signal(s, h)
+    # DDP: a signal to another rank stops this one too
+    if run.stop_signal is not None: raise Interrupted(run.gan.step, run.stop_signal)
 
 # %% ../nbs/11a_run.ipynb #b3e15830
 def summarize(run: Run) -> dict:
@@ -508,6 +487,12 @@ def summarize(run: Run) -> dict:
     # the completion record: written last
     if run.gan.dist.main: write_atomic(run.out/'summary.json', s)
     return s
+
+class Summary(Callback):
+    "`summarize` after every other callback (`fit` puts it last); nothing if a signal stopped it."
+    summary: Optional[dict] = None
+    def after_fit(self, run):
+        if run.stop_signal is None: self.summary = summarize(run)
 
 # a finished run's files
 RUN_FILES = ('last.pt', 'best_cls.pt', 'best_fid.pt', 'log.csv', 'evals.csv')

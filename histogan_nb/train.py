@@ -14,18 +14,19 @@ from torch import nn
 from .config import Preset, eval_mode
 from .data import to_model_range, from_model_range
 from .models import build_models
-from .runtime import Dist, RealBatches, unwrap, autocast, predict_batches
+from .runtime import Dist, unwrap, autocast, predict_batches
+from .data import RealBatches
 from .vit import double_backward_attention
 from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting,
-                                interpolate, penalty_at, ns_critic_loss, ns_generator_loss,
+                                penalty_images, penalty_at, ns_critic_loss, ns_generator_loss,
                                 r1_penalty_at)
+from .updates import update_d, ema_update, floor_log_weights
 from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
 
 # %% auto #0
-__all__ = ['d_step', 'DSwitches', 'd_switches', 'penalty_images', 'd_scores', 'penalty_pass_scores', 'l2_factor', 'd_step_alone',
-           'fake_batch', 'floor_log_weights', 'g_step', 'ema_update', 'train_step', 'GAN', 'make_gan', 'predict',
-           'generate']
+__all__ = ['d_step', 'DSwitches', 'l2_factor', 'd_switches', 'd_scores', 'penalty_pass_scores', 'd_step_alone', 'fake_batch',
+           'g_step', 'train_step', 'GAN', 'make_gan', 'predict', 'generate']
 
 # %% ../nbs/11_train.ipynb #ee282521
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -37,15 +38,15 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     n = len(real)
     with torch.no_grad(): fake, c = fake_batch(gan, n)              # I_syn = G(c, z)
     real, fake = diff_augment(real, t.diffaug), diff_augment(fake.float(), t.diffaug)   # T(I)
-    x_hat = penalty_images(real, fake, sw)                          # eps I_real + (1 - eps) I_syn
+    x_hat = penalty_images(real, fake, sw.ns, sw.penalty)           # eps I_real + (1 - eps) I_syn
     src, logits, src_hat = d_scores(gan, real, fake, x_hat, sw)     # f^1, f^2 of both; f^1(x_hat)
+    l2, kept = synthetic_class_loss(logits[n:], c, t)               # L_2: the synthetic SA keeps
     l_critic = sw.critic_loss(src[:n], src[n:])                     # -(E f^1(real) - E f^1(syn))
     gp = (sw.penalty_at(src_hat, x_hat, t.lambda_gp) * t.gp_every if sw.penalty   # eq. 2's penalty
           else src.new_zeros(()))
     l1 = class_loss(logits[:n], labels)                             # L_1: real images (eq. 3)
-    l2, kept = synthetic_class_loss(logits[n:], c, t)               # L_2: the synthetic SA keeps
-    loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])   # eq. 8 with L_mlw (eq. 7)
-    _update_d(gan, loss)
+    loss = l_critic + gp + gan.mlw([l1, l2 * sw.l2_factor])         # eq. 8 with L_mlw (eq. 7)
+    update_d(gan, loss)
     floor_log_weights(gan.mlw, t.s_min)
     s = gan.mlw.scales().detach()
     w_dist = (src[:n].mean() - src[n:].mean()).detach()             # E f^1(I_real) - E f^1(I_syn)
@@ -62,18 +63,20 @@ class DSwitches:
     apart: bool           # `runtime.penalty_apart`: x_hat on a D pass of its own (same maths)
     critic_loss: Callable # eq. 2's critic term, or its non-saturating form
     penalty_at: Callable  # eq. 2's gradient penalty at x_hat, or R1 at the real images
+    l2_factor: float      # L_2's factor in D's loss this step (`l2_factor`)
+
+def l2_factor(t, step: int) -> float:
+    "L_2's factor in D's loss: 0 without `synthetic_cls`, ramped over `l2_ramp` G steps, else 1."
+    if not t.synthetic_cls: return 0.0
+    return min(1.0, step / t.l2_ramp) if t.l2_ramp else 1.0
 
 def d_switches(gan: GAN) -> DSwitches:
     "This D step's switches, from the preset and the step counter."
     t = gan.preset.train
     penalty, ns = t.lambda_gp > 0 and gan.d_steps % t.gp_every == 0, t.source_loss == 'ns-r1'
     return DSwitches(penalty, ns, penalty and gan.preset.runtime.penalty_apart,
-                     ns_critic_loss if ns else critic_loss, r1_penalty_at if ns else penalty_at)
-
-def penalty_images(real: torch.Tensor, fake: torch.Tensor, sw: DSwitches) -> torch.Tensor:
-    "x_hat: eps I_real + (1 - eps) I_syn (WGAN-GP) or I_real (R1); empty if no penalty this step."
-    x_hat = interpolate(real.detach(), fake.detach()) if not sw.ns else real.detach().clone()
-    return (x_hat if sw.penalty else real[:0]).requires_grad_(sw.penalty)
+                     ns_critic_loss if ns else critic_loss, r1_penalty_at if ns else penalty_at,
+                     l2_factor(t, gan.step))
 
 def d_scores(gan: GAN, real: torch.Tensor, fake: torch.Tensor, x_hat: torch.Tensor, sw: DSwitches):
     "f^1, f^2 of [I_real, I_syn] from one pass of D; f^1(x_hat) from that pass or one of its own."
@@ -91,22 +94,6 @@ def penalty_pass_scores(gan: GAN, x_hat: torch.Tensor) -> torch.Tensor:
     with double_backward_attention(), gan.autocast():
         return gan.D_bare(x_hat).source.float()
 
-# %% ../nbs/11_train.ipynb #314780c8
-def l2_factor(t, step: int) -> float:
-    "L_2's factor in D's loss: 0 without `synthetic_cls`, ramped over `l2_ramp` G steps, else 1."
-    if not t.synthetic_cls: return 0.0
-    return min(1.0, step / t.l2_ramp) if t.l2_ramp else 1.0
-
-def _update_d(gan: GAN, loss: torch.Tensor):
-    "Backward, s gradients averaged over ranks, D's gradient clipped (`clip_d`), one `opt_d` step."
-    t = gan.preset.train
-    gan.opt_d.zero_grad(set_to_none=True)
-    loss.backward()
-    _allreduce_grads(gan, gan.mlw.parameters())
-    if t.clip_d: nn.utils.clip_grad_norm_(gan.D.parameters(), t.clip_d)
-    gan.opt_d.step(); gan.d_steps += 1
-    if gan.D_ema is not None: ema_update(gan.D_ema, gan.D_bare, t.cls_ema, gan.d_steps - 1)
-
 # %% ../nbs/11_train.ipynb #53c4f9da
 def d_step_alone(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     "The control (`adversarial = False`): one update of f^2 on real images, $\\mathcal L_1$ alone."
@@ -115,7 +102,7 @@ def d_step_alone(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     with gan.autocast():
         logits = gan.D(diff_augment(real, gan.preset.train.diffaug)).logits.float()
     l1 = class_loss(logits, labels)                   # f^1 plays no part: no gradient
-    _update_d(gan, l1)
+    update_d(gan, l1)
     zero = l1.new_zeros(())
     return dict(d_loss=l1.detach(), w_dist=zero, gp=zero, l1=l1.detach(), l2=zero, s1=zero,
                 s2=zero, kept=zero)
@@ -126,18 +113,6 @@ def fake_batch(gan: GAN, n: int):
     z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
     with gan.autocast(): return gan.G(z, c), c
 
-def _allreduce_grads(gan: GAN, params):
-    "Average the gradients of parameters that live outside a DDP module (the s of eq. 7)."
-    if gan.dist.world == 1: return
-    for p in params:
-        if p.grad is not None: dist.all_reduce(p.grad); p.grad /= gan.dist.world
-
-def floor_log_weights(mlw: MultiLossWeighting, s_min: Optional[float]):
-    "Project the log-weights onto s >= s_min (sigma >= exp(s_min/2) for `log_`); None: no floor."
-    if s_min is None: return
-    with torch.no_grad():
-        if mlw.kind == 'exp_': mlw.s.clamp_(min=s_min)
-        if mlw.kind == 'log_': mlw.sigma.clamp_(min=math.exp(s_min/2))
 
 # %% ../nbs/11_train.ipynb #43c05985
 def g_step(gan: GAN, n: int) -> dict:
@@ -156,14 +131,6 @@ def g_step(gan: GAN, n: int) -> dict:
     return dict(g_loss=loss.detach(), g_adv=l_adv.detach(), l2_g=l2_g.detach())
 
 # %% ../nbs/11_train.ipynb #2898bd2f
-@torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: Optional[int] = None):
-    "$\\theta_{ema} \\leftarrow \\beta_t\\theta_{ema} + (1-\\beta_t)\\theta$, buffers copied."
-    # warm-up at G step t, $\beta_t = \min(\beta, \frac{1+t}{10+t})$: early weights do not linger
-    if step is not None: decay = min(decay, (1 + step)/(10 + step))
-    for e, m in zip(ema.parameters(), model.parameters()): e.lerp_(m.detach(), 1 - decay)
-    for e, m in zip(ema.buffers(), model.buffers()): e.copy_(m)
-
 def train_step(gan: GAN, batches: RealBatches) -> dict:
     "One iteration of Algorithm 1: `n_critic` D updates, then one G update."
     t = gan.preset.train

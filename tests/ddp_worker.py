@@ -3,7 +3,8 @@ import json, os, signal, sys
 from pathlib import Path
 import torch
 from histogan_nb.config import preset, apply_overrides
-from histogan_nb.runtime import RealBatches, unwrap
+from histogan_nb.runtime import unwrap
+from histogan_nb.data import RealBatches
 from histogan_nb.data import toy_data
 from histogan_nb.run import Callback, fit, Interrupted
 

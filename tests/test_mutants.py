@@ -16,8 +16,8 @@ IGNORE = shutil.ignore_patterns('.venv', '.git', 'data', 'runs', '__pycache__', 
 # name: (notebook, original text, mutated text); the notebook's own tests must fail on the mutant
 MUTANTS = {
     # 1. the penalty's sign flipped in D's loss
-    'gp_sign_in_d_step': ('11_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])",
-                          "loss = l_critic - gp + gan.mlw([l1, l2 * l2_factor(t, gan.step)])"),
+    'gp_sign_in_d_step': ('11_train.ipynb', "loss = l_critic + gp + gan.mlw([l1, l2 * sw.l2_factor])",
+                          "loss = l_critic - gp + gan.mlw([l1, l2 * sw.l2_factor])"),
     # (the critic's own sign in D's step)
     'critic_sign_in_d_step': ('11_train.ipynb', "l_critic = sw.critic_loss(src[:n], src[n:])",
                               "l_critic = sw.critic_loss(src[n:], src[:n])"),
@@ -61,12 +61,12 @@ MUTANTS = {
     'synthetic_cls_ignored': ('11_train.ipynb', "if not t.synthetic_cls: return 0.0", "if False: return 0.0"),
     'l2_ramp_reversed': ('11_train.ipynb', "return min(1.0, step / t.l2_ramp) if t.l2_ramp else 1.0",
                          "return max(0.0, 1 - step / t.l2_ramp) if t.l2_ramp else 1.0"),
-    'd_ema_swapped': ('11_train.ipynb', "ema_update(gan.D_ema, gan.D_bare, t.cls_ema, gan.d_steps - 1)",
+    'd_ema_swapped': ('07a_updates.ipynb', "ema_update(gan.D_ema, gan.D_bare, t.cls_ema, gan.d_steps - 1)",
                       "ema_update(gan.D_bare, gan.D_ema, t.cls_ema, gan.d_steps - 1)"),
     'eval_reads_raw_d': ('11a_run.ipynb', "probs = predict(gan.D_eval, valid[0], device=gan.device)",
                          "probs = predict(unwrap(gan.D), valid[0], device=gan.device)"),
     'lr_cls_not_applied': ('11_train.ipynb', "dict(params=cls, lr=t.lr_cls)", "dict(params=cls)"),
-    'r1_at_interpolates': ('11_train.ipynb', "if not sw.ns else real.detach().clone()", "if not sw.ns else interpolate(real.detach(), fake.detach())"),
+    'r1_at_interpolates': ('07_losses.ipynb', "if not at_real else real.detach().clone()", "if not at_real else interpolate(real.detach(), fake.detach())"),
     'ns_g_ascends': ('07_losses.ipynb', "return F.softplus(-src_fake).mean()", "return F.softplus(src_fake).mean()"),
     # 11. the seam remedies: bilinear upsampling that is not, noise that is not added, patches that do not overlap
     'bilinear_is_nearest': ('04_generator.ipynb',
@@ -75,7 +75,7 @@ MUTANTS = {
     'noise_not_added': ('04_generator.ipynb', "if self.noise is not None: x = x + self.noise * torch.randn_like(x[..., :1])",
                         "if False: x = x + self.noise * torch.randn_like(x[..., :1])"),
     'overlap_ignored': ('05_discriminator.ipynb', "o = patch // 2 if overlap else 0", "o = 0"),
-    'clip_d_ignored': ('11_train.ipynb', "if t.clip_d: nn.utils.clip_grad_norm_(", "if False: nn.utils.clip_grad_norm_("),
+    'clip_d_ignored': ('07a_updates.ipynb', "if t.clip_d: nn.utils.clip_grad_norm_(", "if False: nn.utils.clip_grad_norm_("),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook
 # fails anyway (or because the harness is broken)

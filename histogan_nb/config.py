@@ -64,6 +64,8 @@ class ModelConfig:
     g_noise: bool = False                 # per-token noise with a learned per-channel strength (0 at the start)
     g_shift: bool = False                 # every second windowed encoder of G shifts its windows by half a window (Swin)
     d_overlap: bool = False               # D's patch embeddings overlap their neighbours by p/2 on each side
+    # a remedy for G's collapse within a class (05_discriminator); 0 is the paper
+    d_mbstd: int = 0                      # minibatch-std group size for f1 (StyleGAN; 0 = off)
     @property
     def z_dim(self) -> int: return 5*self.z_chunk
 
@@ -99,6 +101,7 @@ class TrainConfig:
     lr_cls: Optional[float] = None        # learning rate of f2 and the class token (None = lr_d)
     clip_d: Optional[float] = None        # clip the norm of D's gradient to this (None = no clipping)
     source_loss: str = 'wgan-gp'          # 'wgan-gp' (paper) or 'ns-r1' (non-saturating + R1 at real images, gamma = lambda_gp)
+    ms_weight: float = 0.0                # mode-seeking loss in G's update (MSGAN; 0 = off, as the paper); see 07_losses
 
 # %% ../nbs/00_config.ipynb #c081a755
 @dataclass
@@ -224,7 +227,7 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
     'model': dict(image_size=_int(8), num_classes=_int(2), z_chunk=_int(1), g_dim=_int(1), d_dim=_int(1), d_patch=_int(1),
                   g_upsample=_one_of('pixel_shuffle', 'bilinear'), g_noise=(lambda v: isinstance(v, bool), 'True or False'),
                   g_shift=(lambda v: isinstance(v, bool), 'True or False'),
-                  d_overlap=(lambda v: isinstance(v, bool), 'True or False')),
+                  d_overlap=(lambda v: isinstance(v, bool), 'True or False'), d_mbstd=_int(0)),
     'train': dict(batch_size=_int(1), n_critic=_int(1), lr_g=POSITIVE, lr_d=POSITIVE,
                   betas=(lambda v: isinstance(v, tuple) and len(v) == 2 and all(map(_unit, v)), 'a pair of numbers in [0, 1), e.g. 0.0,0.99'),
                   lambda_gp=(lambda v: _pos(v) or v == 0, 'a number >= 0'), gp_every=_int(1),
@@ -236,7 +239,7 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
                   adversarial=(lambda v: isinstance(v, bool), 'True or False'),
                   synthetic_cls=(lambda v: isinstance(v, bool), 'True or False'), l2_ramp=_int(0),
                   cls_ema=_opt(UNIT), lr_cls=_opt(POSITIVE), clip_d=_opt(POSITIVE),
-                  source_loss=_one_of('wgan-gp', 'ns-r1')),
+                  source_loss=_one_of('wgan-gp', 'ns-r1'), ms_weight=(lambda v: _pos(v) or v == 0, 'a number >= 0')),
     'clf': dict(epochs=POSITIVE, max_steps=_opt(_int(0)), max_minutes=_opt(POSITIVE), batch_size=_int(1),
                 optimizer=_one_of('adam', 'sgd'), lr=POSITIVE, weight_decay=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
                 eval_every=_int(0), stem=_one_of('imagenet', 'small')),
@@ -253,6 +256,11 @@ def check_config(p: Preset) -> Preset:
         for name, (ok, what) in rules.items():
             v = getattr(cfg, name)
             if not ok(v): raise ValueError(f"{section}.{name}={v!r}: must be {what}")
+    g = p.model.d_mbstd   # D's groups must not straddle the real and synthetic halves of its batch
+    if g and p.train.batch_size % g:
+        raise ValueError(f"model.d_mbstd={g}: train.batch_size={p.train.batch_size} must be a multiple of it")
+    if p.train.ms_weight and p.train.batch_size % 2:   # mode seeking pairs the halves of G's batch
+        raise ValueError(f"train.ms_weight={p.train.ms_weight}: train.batch_size={p.train.batch_size} must be even")
     return p
 
 # %% ../nbs/00_config.ipynb #f00750e5

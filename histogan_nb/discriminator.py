@@ -4,6 +4,7 @@
 
 # %% ../nbs/05_discriminator.ipynb #668b5236
 from __future__ import annotations
+import math
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -15,7 +16,7 @@ from .generator import to_map, to_tokens
 
 # %% auto #0
 __all__ = ['check_discriminator_config', 'patchify', 'PatchEmbed', 'pool_tokens', 'DOutput', 'SourceHead', 'ClassHead',
-           'check_discriminator_input', 'Discriminator']
+           'minibatch_std', 'check_discriminator_input', 'Discriminator']
 
 # %% ../nbs/05_discriminator.ipynb #df3aa5da
 def check_discriminator_config(cfg: ModelConfig):
@@ -68,6 +69,14 @@ class ClassHead(nn.Linear):
     "f2: Linear(C_D -> K) on the class token."
     def __init__(self, dim: int, num_classes: int): super().__init__(dim, num_classes)
 
+# %% ../nbs/05_discriminator.ipynb #4afa218d
+def minibatch_std(h: torch.Tensor, # source tokens (N, C)
+                  group: int) -> torch.Tensor:
+    "Per-channel std over each contiguous group of `gcd(N, group)` rows, repeated for each row: (N, C)."
+    g = math.gcd(len(h), group)
+    s = h.reshape(len(h) // g, g, -1).var(1, unbiased=False).add(1e-8).sqrt()
+    return s.repeat_interleave(g, 0)
+
 # %% ../nbs/05_discriminator.ipynb #5d1c0a02
 def check_discriminator_input(cfg: ModelConfig, x: torch.Tensor) -> int:
     "x must be (N, 3, S, S) images; return S, or raise a ValueError naming the expected shape."
@@ -97,6 +106,7 @@ class Discriminator(nn.Module):
         self.src_token = nn.Parameter(torch.zeros(1, 1, C))
         self.norm = nn.LayerNorm(C)
         self.source_head, self.class_head = heads
+        if cfg.d_mbstd: self.mbstd_weight = nn.Parameter(torch.zeros(C))   # u: f1's weight on sigma
         for t in [*self.pos, self.cls_token, self.src_token]: nn.init.trunc_normal_(t, std=0.02)
         self.apply(init_vit_weights)
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,4 +126,6 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor, # images (N, 3, S, S) in [-1, 1]
                ) -> DOutput:
         h = self.features(x)
-        return DOutput(source=self.source_head(h[:, 1]), logits=self.class_head(h[:, 0]))
+        source = self.source_head(h[:, 1])
+        if self.cfg.d_mbstd: source = source + minibatch_std(h[:, 1], self.cfg.d_mbstd) @ self.mbstd_weight
+        return DOutput(source=source, logits=self.class_head(h[:, 0]))

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['WEIGHTINGS', 'critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'penalty_images',
-           'ns_critic_loss', 'ns_generator_loss', 'r1_penalty_at', 'class_loss', 'check_weighting', 'check_losses',
-           'MultiLossWeighting', 'eq5_terms', 'mlw_approximation_errors', 'plot_mlw_approximation']
+           'ns_critic_loss', 'ns_generator_loss', 'r1_penalty_at', 'mode_seeking_loss', 'class_loss', 'check_weighting',
+           'check_losses', 'MultiLossWeighting', 'eq5_terms', 'mlw_approximation_errors', 'plot_mlw_approximation']
 
 # %% ../nbs/07_losses.ipynb #d87895f0
 def critic_loss(src_real: torch.Tensor, # f1(D(real)), shape (N,)
@@ -97,6 +97,15 @@ def r1_penalty_at(scores: torch.Tensor, # f1 at the real images, shape (N,)
     r"R1: $\frac{\gamma}{2}\,\mathbb{E}\lVert\nabla_x f^1(x)\rVert_2^2$ at the real images."
     grad, = torch.autograd.grad(scores.sum(), x, create_graph=True)
     return gamma / 2 * grad.flatten(1).pow(2).sum(1).mean()
+
+# %% ../nbs/07_losses.ipynb #ef50fd96
+def mode_seeking_loss(fake: torch.Tensor, # G's batch (N, ...): image i paired with image i + N/2
+                      z: torch.Tensor, # the latents it was drawn from (N, z_dim)
+                      eps: float = 1e-5) -> torch.Tensor:
+    r"MSGAN's $\left(\mathbb E|G(z_1) - G(z_2)| / \mathbb E|z_1 - z_2| + \epsilon\right)^{-1}$ over the halves' pairs."
+    if len(fake) % 2: raise ValueError(f"mode seeking pairs the halves of G's batch: {len(fake)} images is odd")
+    h = len(fake) // 2
+    return 1 / ((fake[:h] - fake[h:]).abs().mean() / (z[:h] - z[h:]).abs().mean() + eps)
 
 # %% ../nbs/07_losses.ipynb #fcec01c3
 def class_loss(logits: torch.Tensor, # f2(D(I)), shape (N, K)

@@ -19,7 +19,7 @@ from .data import RealBatches
 from .vit import double_backward_attention
 from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting,
                                 penalty_images, penalty_at, ns_critic_loss, ns_generator_loss,
-                                r1_penalty_at)
+                                r1_penalty_at, mode_seeking_loss)
 from .updates import update_d, ema_update, floor_log_weights
 from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
@@ -36,7 +36,7 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     real = to_model_range(real_u8.to(gan.device, non_blocking=True))
     labels = labels.to(gan.device, non_blocking=True)
     n = len(real)
-    with torch.no_grad(): fake, c = fake_batch(gan, n)              # I_syn = G(c, z)
+    with torch.no_grad(): fake, c, _ = fake_batch(gan, n)           # I_syn = G(c, z)
     real, fake = diff_augment(real, t.diffaug), diff_augment(fake.float(), t.diffaug)   # T(I)
     x_hat = penalty_images(real, fake, sw.ns, sw.penalty)           # eps I_real + (1 - eps) I_syn
     src, logits, src_hat = d_scores(gan, real, fake, x_hat, sw)     # f^1, f^2 of both; f^1(x_hat)
@@ -108,23 +108,25 @@ def d_step_alone(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
                 s2=zero, kept=zero)
 
 # %% ../nbs/11_train.ipynb #7b8d1169
-def fake_batch(gan: GAN, n: int):
-    "Conditioning labels c ~ U{0..K-1}, latents z (truncated when SA is on), and G(z, c)."
+def fake_batch(gan: GAN, n: int, paired: bool = False):
+    "(G(z, c), c, z): labels c ~ U{0..K-1} (with `paired`, image i + n/2 gets image i's), z (truncated when SA is on)."
     z, c = sample_conditioning(n, gan.preset.model, gan.preset.train, device=gan.device)
-    with gan.autocast(): return gan.G(z, c), c
+    if paired: c = c[:n // 2].repeat(2)               # mode seeking's pairs share a label
+    with gan.autocast(): return gan.G(z, c), c, z
 
 
 # %% ../nbs/11_train.ipynb #43c05985
 def g_step(gan: GAN, n: int) -> dict:
     "One generator update on `n` fresh samples; returns detached loss terms."
-    D = gan.D_bare; D.requires_grad_(False)
-    fake, c = fake_batch(gan, n)
+    D, t = gan.D_bare, gan.preset.train; D.requires_grad_(False)
+    fake, c, z = fake_batch(gan, n, paired=t.ms_weight > 0)
     # the same T as D's step, differentiable
     with gan.autocast(): out = D(diff_augment(fake, gan.preset.train.diffaug))
-    adv_loss = ns_generator_loss if gan.preset.train.source_loss == 'ns-r1' else generator_loss
+    adv_loss = ns_generator_loss if t.source_loss == 'ns-r1' else generator_loss
     l_adv = adv_loss(out.source.float())
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + gan.mlw.weighted(1, l2_g)
+    if t.ms_weight: loss = loss + t.ms_weight * mode_seeking_loss(fake.float(), z)   # 07_losses
     gan.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     gan.opt_g.step(); D.requires_grad_(True)

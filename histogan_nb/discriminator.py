@@ -69,7 +69,7 @@ class ClassHead(nn.Linear):
     "f2: Linear(C_D -> K) on the class token."
     def __init__(self, dim: int, num_classes: int): super().__init__(dim, num_classes)
 
-# %% ../nbs/05_discriminator.ipynb #4afa218d
+# %% ../nbs/05_discriminator.ipynb #258609d0
 def minibatch_std(h: torch.Tensor, # source tokens (N, C)
                   group: int) -> torch.Tensor:
     "Per-channel std over each contiguous group of `gcd(N, group)` rows, repeated for each row: (N, C)."

@@ -98,7 +98,7 @@ def r1_penalty_at(scores: torch.Tensor, # f1 at the real images, shape (N,)
     grad, = torch.autograd.grad(scores.sum(), x, create_graph=True)
     return gamma / 2 * grad.flatten(1).pow(2).sum(1).mean()
 
-# %% ../nbs/07_losses.ipynb #ef50fd96
+# %% ../nbs/07_losses.ipynb #e0b1d7e8
 def mode_seeking_loss(fake: torch.Tensor, # G's batch (N, ...): image i paired with image i + N/2
                       z: torch.Tensor, # the latents it was drawn from (N, z_dim)
                       eps: float = 1e-5) -> torch.Tensor:

@@ -33,7 +33,8 @@ REMEDIES = {      # switches on top of gan-exp_ (11_train)
 CLASS_HEAD_BASE = {'train.eval_every': 50, 'runtime.ckpt_every': 50,   # on top of study.STUDY_BASE
                    'train.source_loss': 'wgan-gp', 'train.lambda_gp': 10.0,   # the paper's Algorithm 1, which the
                    'train.cls_ema': None,                                      # cpu preset left for the remedies
-                   'model.g_noise': False}                                     # and G as published
+                   'model.g_noise': False,                                     # and G as published,
+                   'train.lr_g': 1e-4}                                         # at the paper's rate
 
 def seeded(variants: dict, seeds=(0, 1)) -> dict:
     "One run per variant and seed, named `{variant}-s{seed}`."

@@ -182,7 +182,8 @@ def _cpu():   # recipe: `17_recipe_study`; class head: `17a_class_head_study`'s 
                   ModelConfig(image_size=32, z_chunk=16, g_dim=512, g_depth=(1, 1, 1, 1), g_heads=(4, 4, 2, 1),
                               g_windows=(0, 0, 8, 8), d_dim=64, d_patch=4, d_heads=4,
                               g_noise=True),                       # 17b_seam_study: drew best at equal CPU time
-                  TrainConfig(batch_size=32, n_critic=2, lr_d=2e-4, gp_every=1, epochs=20.0, max_minutes=24.0,
+                  TrainConfig(batch_size=32, n_critic=2, lr_g=2e-4, lr_d=2e-4,   # lr_g: 17c_collapse_study
+                              gp_every=1, epochs=20.0, max_minutes=24.0,
                               ema=0.999, s_min=-1.0, eval_every=125, fid_images=128,
                               source_loss='ns-r1', lambda_gp=0.1, cls_ema=0.998),   # the steady class head
                   ClassifierConfig(epochs=2.0, batch_size=64),

@@ -58,7 +58,8 @@ def d_sees_blocks(D, # a discriminator (its source head f1 is read)
     return dict(block=block, f1_real=float(real.mean()), f1_pooled=float(pooled.mean()), auc_real_vs_pooled=auc)
 
 # %% ../nbs/17b_seam_study.ipynb #149cc204
-SEAM_BASE = {'model.g_noise': False}   # the `cpu` preset before this study (it took the noise after it)
+SEAM_BASE = {'model.g_noise': False,   # the `cpu` preset before this study (it took the noise after it)
+             'train.lr_g': 1e-4}       # and before 17c_collapse_study (G's rate 2e-4 since)
 SEAM_FIXES = {'cpu': {},
               'd-overlap': {'model.d_overlap': True},
               'g-bilinear': {'model.g_upsample': 'bilinear'},

@@ -76,6 +76,14 @@ MUTANTS = {
                         "if False: x = x + self.noise * torch.randn_like(x[..., :1])"),
     'overlap_ignored': ('05_discriminator.ipynb', "o = patch // 2 if overlap else 0", "o = 0"),
     'clip_d_ignored': ('07a_updates.ipynb', "if t.clip_d: nn.utils.clip_grad_norm_(", "if False: nn.utils.clip_grad_norm_("),
+    'mbstd_strided_groups': ('05_discriminator.ipynb',
+                             "s = h.reshape(len(h) // g, g, -1).var(1, unbiased=False).add(1e-8).sqrt()\n    return s.repeat_interleave(g, 0)",
+                             "s = h.reshape(g, len(h) // g, -1).var(0, unbiased=False).add(1e-8).sqrt()\n    return s.repeat(g, 1)"),
+    'mode_seeking_neighbours': ('07_losses.ipynb', "(fake[:h] - fake[h:]).abs().mean() / (z[:h] - z[h:])",
+                                "(fake[::2] - fake[1::2]).abs().mean() / (z[::2] - z[1::2])"),
+    'mode_seeking_ascends': ('11_train.ipynb', "loss = loss + t.ms_weight * mode_seeking_loss(",
+                             "loss = loss - t.ms_weight * mode_seeking_loss("),
+    'mode_seeking_pairs_unlabelled': ('11_train.ipynb', "if paired: c = c[:n // 2].repeat(2)", "if False: c = c[:n // 2].repeat(2)"),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook
 # fails anyway (or because the harness is broken)

@@ -21,8 +21,8 @@ def class_spread(images, # uint8 (N, 3, S, S) or floats in [0, 1]
                  labels, # (N,) class of each image
                  seed: int = 0) -> float:
     "Mean |x_i - x_j| (pixels in [0, 1]) over pairs of images of one class, each with its successor in a shuffled order."
-    x = torch.as_tensor(images).float()
-    x = x/255 if x.max() > 1 else x
+    x = torch.as_tensor(images)
+    x = x.float()/255 if x.dtype == torch.uint8 else x.float()
     labels = torch.as_tensor(labels)
     gen, per_class = torch.Generator().manual_seed(seed), []
     for k in labels.unique():

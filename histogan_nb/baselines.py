@@ -18,6 +18,7 @@ from .config import Preset, ClassifierConfig, preset, get_device, seed_everythin
 from .files import write_atomic, markdown_table
 from .data import load_split, load_splits, to_model_range, from_model_range, write_pcam_h5
 from .selective import sample_latent, selective_mask
+from .generator import seeded_noise
 from .metrics import classification_metrics, better, test_metrics_at_threshold
 from .runtime import Clock, StageTimer, predict_batches
 from .data import RealBatches
@@ -247,7 +248,7 @@ def sample_class(G: nn.Module, # generator: G(z, c) -> images in [-1, 1]
                  confidence: Optional[float] = None, # lambda: keep if softmax(f2)[c] > lambda
                  batch_size: int = 64, # samples per forward pass
                  max_draws: int = 50, # give up after drawing max_draws * n samples
-                 generator: Optional[torch.Generator] = None, # CPU generator of z (seeded sampling)
+                 generator: Optional[torch.Generator] = None, # CPU generator of z and G's noise (seeded)
                 ) -> tuple:
     "(n images of class c in [-1, 1] on the CPU, samples drawn)."
     device = next(G.parameters()).device
@@ -258,7 +259,9 @@ def sample_class(G: nn.Module, # generator: G(z, c) -> images in [-1, 1]
                                f"lower the confidence or use a better generator checkpoint")
         z = sample_latent(batch_size, z_dim, tau, truncate=True, generator=generator).to(device)
         cs = torch.full((batch_size,), c, dtype=torch.long, device=device)
-        x = G(z, cs); drawn += batch_size
+        noise_seed = None if generator is None else int(torch.randint(2**62, (1,), generator=generator))
+        with seeded_noise(noise_seed, device): x = G(z, cs)   # 04_generator
+        drawn += batch_size
         if confidence is not None: x = x[selective_mask(D(x).logits, cs, confidence)]
         kept.append(x.cpu()); have += len(x)
     return torch.cat(kept)[:n], drawn

@@ -4,6 +4,7 @@
 
 # %% ../nbs/04_generator.ipynb #9ee16c96
 from __future__ import annotations
+from contextlib import contextmanager
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -13,7 +14,7 @@ from .class_projection import ClassProjection, split_z, cond
 
 # %% auto #0
 __all__ = ['g_stage_dims', 'g_stage_sizes', 'g_window_shifts', 'check_generator_config', 'to_map', 'to_tokens', 'upsample',
-           'GeneratorStage', 'check_generator_inputs', 'Generator']
+           'GeneratorStage', 'check_generator_inputs', 'Generator', 'seeded_noise']
 
 # %% ../nbs/04_generator.ipynb #77e02894
 def g_stage_dims(cfg: ModelConfig) -> list:
@@ -166,3 +167,19 @@ class Generator(nn.Module):
                ) -> torch.Tensor: # images (N, 3, S, S) in [-1, 1]
         x, (H, W) = self.stages(z, c)[-1]
         return torch.tanh(self.to_rgb(x)).transpose(1, 2).reshape(-1, 3, H, W)
+
+# %% ../nbs/04_generator.ipynb #503b0f3c
+@contextmanager
+def seeded_noise(seed: int | None, # the noise's seed; None: draw from the global RNG as it stands
+                 device=None, # where G runs: a CUDA device's RNG is saved and put back too
+                ):
+    "In the block, torch's global RNG (G's noise) starts from `seed`; after it, it is as before."
+    if seed is None: yield; return
+    device = torch.device(device or 'cpu')
+    cuda = [] if device.type != 'cuda' else [torch.cuda.current_device() if device.index is None
+                                             else device.index]
+    with torch.random.fork_rng(devices=cuda):
+        torch.random.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(cuda[0]): torch.cuda.manual_seed(seed)
+        yield

@@ -14,6 +14,7 @@ from torch import nn
 from .config import Preset, eval_mode
 from .data import to_model_range, from_model_range
 from .models import build_models
+from .generator import seeded_noise
 from .runtime import Dist, unwrap, autocast, predict_batches
 from .data import RealBatches
 from .vit import double_backward_attention
@@ -224,13 +225,14 @@ def generate(G: nn.Module, n: int, p: Preset, seed: int = 0, labels=None, batch_
              device=None,
              truncate: Optional[bool] = None, # latents cut at tau (None: when SA is on)
             ):
-    "`n` class-balanced images (uint8, N×3×S×S) and labels from G, latents from a fixed seed."
+    "`n` class-balanced images (uint8, N×3×S×S) and labels from G, latents and G's noise from `seed`."
     G = unwrap(G); device = device or next(G.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     c = torch.arange(n) % p.model.num_classes if labels is None else torch.as_tensor(labels)
     truncate = p.train.use_sa if truncate is None else truncate
     z = sample_latent(n, p.model.z_dim, tau=p.train.tau, truncate=truncate, generator=gen)
-    with eval_mode(G):
+    noise_seed = int(torch.randint(2**62, (1,), generator=gen))   # 04_generator: training's RNG untouched
+    with eval_mode(G), seeded_noise(noise_seed, device):
         out = [from_model_range(G(z[i:i+batch_size].to(device),
                                   c[i:i+batch_size].to(device)).float()).cpu()
                for i in range(0, n, batch_size)]

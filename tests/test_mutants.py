@@ -84,6 +84,10 @@ MUTANTS = {
     'mode_seeking_ascends': ('11_train.ipynb', "loss = loss + t.ms_weight * mode_seeking_loss(",
                              "loss = loss - t.ms_weight * mode_seeking_loss("),
     'mode_seeking_pairs_unlabelled': ('11_train.ipynb', "if paired: c = c[:n // 2].repeat(2)", "if False: c = c[:n // 2].repeat(2)"),
+    # sampling moves training's RNG, or its noise is not fixed by the seed
+    'seeded_noise_not_restored': ('04_generator.ipynb', "with torch.random.fork_rng(devices=cuda):", "if True:"),
+    'generate_noise_unseeded': ('11_train.ipynb', "with eval_mode(G), seeded_noise(noise_seed, device):",
+                                "with eval_mode(G):"),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook
 # fails anyway (or because the harness is broken)

@@ -102,6 +102,7 @@ class TrainConfig:
     clip_d: Optional[float] = None        # clip the norm of D's gradient to this (None = no clipping)
     source_loss: str = 'wgan-gp'          # 'wgan-gp' (paper) or 'ns-r1' (non-saturating + R1 at real images, gamma = lambda_gp)
     ms_weight: float = 0.0                # mode-seeking loss in G's update (MSGAN; 0 = off, as the paper); see 07_losses
+    g_cls_weight: float = 1.0             # factor on L_2 in G's update (1 = the paper; D's L_2 keeps its weight); see 11_train
 
 # %% ../nbs/00_config.ipynb #c081a755
 @dataclass
@@ -240,7 +241,8 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
                   adversarial=(lambda v: isinstance(v, bool), 'True or False'),
                   synthetic_cls=(lambda v: isinstance(v, bool), 'True or False'), l2_ramp=_int(0),
                   cls_ema=_opt(UNIT), lr_cls=_opt(POSITIVE), clip_d=_opt(POSITIVE),
-                  source_loss=_one_of('wgan-gp', 'ns-r1'), ms_weight=(lambda v: _pos(v) or v == 0, 'a number >= 0')),
+                  source_loss=_one_of('wgan-gp', 'ns-r1'), ms_weight=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
+                  g_cls_weight=(lambda v: _pos(v) or v == 0, 'a number >= 0')),
     'clf': dict(epochs=POSITIVE, max_steps=_opt(_int(0)), max_minutes=_opt(POSITIVE), batch_size=_int(1),
                 optimizer=_one_of('adam', 'sgd'), lr=POSITIVE, weight_decay=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
                 eval_every=_int(0), stem=_one_of('imagenet', 'small')),

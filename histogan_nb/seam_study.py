@@ -101,7 +101,7 @@ def sample_rows(runs: list, # run folders (their last.pt) or checkpoint files (e
         G, _, p = load_models(r if r.is_file() else r/'last.pt')
         imgs, _ = generate(G, n, p, seed=4321, labels=torch.arange(n) // (n // 2))
         ax.imshow(torch.cat(list(imgs.permute(0, 2, 3, 1)), 1).numpy()); ax.set_axis_off()
-        ax.set_title(f'{r.stem}: label 0 (left), label 1 (right)', fontsize=8, loc='left')
+        ax.set_title(f'{r.stem if r.is_file() else r.name}: label 0 (left), label 1 (right)', fontsize=8, loc='left')
     if title: fig.suptitle(title, fontsize=9)
     fig.tight_layout(); save_figure(fig, path, dpi=110); plt.close(fig)
     return Path(path)

@@ -126,7 +126,7 @@ def g_step(gan: GAN, n: int) -> dict:
     adv_loss = ns_generator_loss if t.source_loss == 'ns-r1' else generator_loss
     l_adv = adv_loss(out.source.float())
     l2_g = class_loss(out.logits.float(), c)
-    loss = l_adv + gan.mlw.weighted(1, l2_g)
+    loss = l_adv + t.g_cls_weight * gan.mlw.weighted(1, l2_g)   # g_cls_weight: 1 in the paper
     if t.ms_weight: loss = loss + t.ms_weight * mode_seeking_loss(fake.float(), z)   # 07_losses
     gan.opt_g.zero_grad(set_to_none=True)
     loss.backward()

@@ -23,8 +23,13 @@ MUTANTS = {
                               "l_critic = sw.critic_loss(src[n:], src[:n])"),
     # 2. G ascending the critic
     'generator_loss_sign': ('07_losses.ipynb', "return -src_fake.mean()", "return src_fake.mean()"),
-    'g_step_ascends': ('11_train.ipynb', "loss = l_adv + gan.mlw.weighted(1, l2_g)",
-                       "loss = -l_adv + gan.mlw.weighted(1, l2_g)"),
+    'g_step_ascends': ('11_train.ipynb', "loss = l_adv + t.g_cls_weight * gan.mlw.weighted(1, l2_g)",
+                       "loss = -l_adv + t.g_cls_weight * gan.mlw.weighted(1, l2_g)"),
+    # G's class factor ignored, or put on the adversarial term
+    'g_cls_weight_ignored': ('11_train.ipynb', "loss = l_adv + t.g_cls_weight * gan.mlw.weighted(1, l2_g)",
+                             "loss = l_adv + gan.mlw.weighted(1, l2_g)"),
+    'g_cls_weight_on_adv': ('11_train.ipynb', "loss = l_adv + t.g_cls_weight * gan.mlw.weighted(1, l2_g)",
+                            "loss = t.g_cls_weight * l_adv + gan.mlw.weighted(1, l2_g)"),
     # 3. the penalty at the synthetic images instead of the interpolates
     'gp_at_fakes': ('07_losses.ipynb', "x_hat = interpolate(real.detach(), fake.detach(), eps)",
                     "x_hat = interpolate(real.detach(), fake.detach(), torch.zeros(len(real)))"),

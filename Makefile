@@ -23,7 +23,7 @@ setup: .venv/.stamp
 test: setup
 	$(PY) -m pytest -q -n 2 --dist worksteal --durations=25 tests
 
-# the kit's main job: Tables I-II and Figs. 2-3 by papermill (PRESET=cpu: about 2 h 40 min on 2 cores)
+# the kit's main job: Tables I-II and Figs. 2-3 by papermill (PRESET=cpu: about 2 h 25 min on 2 cores)
 repro: setup
 	$(PY) -m histogan_nb.cli repro --preset $(PRESET) --data $(DATA) --out $(OUT) --seeds $(SEEDS) --jobs $(JOBS)
 

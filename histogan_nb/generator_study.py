@@ -8,10 +8,10 @@ import re
 import numpy as np
 from .files import markdown_table
 from .collapse_study import COLLAPSE_BASE
+from .seam_study import more_seeds
 
 # %% auto #0
-__all__ = ['GENERATOR_BASE', 'GENERATOR_FIXES', 'GENERATOR_FOLLOW_UPS', 'more_seeds', 'seed_of', 'over_seeds', 'seeds_table',
-           'round_two']
+__all__ = ['GENERATOR_BASE', 'GENERATOR_FIXES', 'GENERATOR_FOLLOW_UPS', 'seed_of', 'over_seeds', 'seeds_table', 'round_two']
 
 # %% ../nbs/17d_generator_study.ipynb #bbe4a8e7
 GENERATOR_BASE = {**COLLAPSE_BASE,     # the reproduction's budget and split, no FID during training
@@ -26,10 +26,6 @@ GENERATOR_FIXES = {'control': {},
 
 
 # %% ../nbs/17d_generator_study.ipynb #e0625202
-def more_seeds(variants: dict, names, seeds=(1, 2)) -> dict:
-    "Runs of `names` on further seeds, named `{name}-s{seed}` (seed 0 keeps the bare name)."
-    return {f'{k}-s{s}': {**variants[k], 'train.seed': s} for k in names for s in seeds}
-
 def seed_of(run: str) -> tuple:
     "`('g-shift', 2)` for run `g-shift-s2`; `(name, 0)` for a bare name."
     m = re.fullmatch(r'(.+)-s(\d+)', run)

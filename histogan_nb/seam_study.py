@@ -20,8 +20,8 @@ from .run import load_models
 from .train import generate
 
 # %% auto #0
-__all__ = ['SEAM_BASE', 'SEAM_FIXES', 'stage_seams', 'block_pool', 'd_sees_blocks', 'second_seed', 'seam_report', 'seam_table',
-           'sample_rows', 'score_snapshots', 'plot_long_run', 'soak_summary', 'plot_soak']
+__all__ = ['SEAM_BASE', 'SEAM_FIXES', 'stage_seams', 'block_pool', 'd_sees_blocks', 'more_seeds', 'second_seed', 'seam_report',
+           'seam_table', 'sample_rows', 'score_snapshots', 'plot_long_run', 'soak_summary', 'plot_soak']
 
 # %% ../nbs/17b_seam_study.ipynb #ce8ef98d
 @torch.no_grad()
@@ -67,9 +67,13 @@ SEAM_FIXES = {'cpu': {},
               'diffaug-translation': {'train.diffaug': 'translation'},
               'g-shift': {'model.g_shift': True}}
 
+def more_seeds(variants: dict, names, seeds=(1, 2)) -> dict:
+    "Runs of `names` on further seeds, named `{name}-s{seed}` (the seed-0 runs keep the bare name)."
+    return {f'{k}-s{s}': {**variants[k], 'train.seed': s} for k in names for s in seeds}
+
 def second_seed(variants: dict, names) -> dict:
-    "Seed-1 runs of `names`, named `{name}-s1` (the seed-0 runs keep the bare name)."
-    return {f'{k}-s1': {**variants[k], 'train.seed': 1} for k in names}
+    "Seed-1 runs of `names`, named `{name}-s1`."
+    return more_seeds(variants, names, seeds=(1,))
 
 # %% ../nbs/17b_seam_study.ipynb #b51522c7
 def seam_report(run_dir, # a finished run

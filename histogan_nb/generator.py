@@ -18,8 +18,8 @@ __all__ = ['g_stage_dims', 'g_stage_sizes', 'g_window_shifts', 'check_generator_
 
 # %% ../nbs/04_generator.ipynb #77e02894
 def g_stage_dims(cfg: ModelConfig) -> list:
-    "Token width after each generator stage: C, C/4, C/16, C/64."
-    return [cfg.g_dim, cfg.g_dim // 4, cfg.g_dim // 16, cfg.g_dim // 64]
+    "Token width after each generator stage: C, C/r, C/r², C/r³ (r = `g_width_ratio`, paper: 4)."
+    return [cfg.g_dim // cfg.g_width_ratio**k for k in range(4)]
 
 def g_stage_sizes(cfg: ModelConfig) -> list:
     "Side of the token map after each generator stage: S/8, S/4, S/2, S."
@@ -43,9 +43,11 @@ def check_generator_config(cfg: ModelConfig):
     if S < 16 or S % 16:
         raise ValueError(f"image_size={S}: the generator upsamples 4 times, "
                          "so it must be a multiple of 16")
-    if cfg.g_dim < 64 or cfg.g_dim % 64:
-        raise ValueError(f"g_dim={cfg.g_dim}: the widths are C, C/4, C/16, C/64, "
-                         "so C must be a positive multiple of 64")
+    r = cfg.g_width_ratio
+    if r not in (2, 4): raise ValueError(f"g_width_ratio={r}: must be 4 (the paper) or 2")
+    if cfg.g_dim < r**3 or cfg.g_dim % r**3:
+        raise ValueError(f"g_dim={cfg.g_dim}: the widths are C, C/{r}, C/{r**2}, C/{r**3}, "
+                         f"so C must be a positive multiple of {r**3}")
     for f in ('g_depth', 'g_heads', 'g_windows'):
         if len(getattr(cfg, f)) != 4:
             raise ValueError(f"{f}={getattr(cfg, f)}: give one value per generator stage (4)")
@@ -85,18 +87,22 @@ def upsample(x: torch.Tensor, # tokens (N, H*W, C)
 class GeneratorStage(nn.Module):
     "Class projection, 2x upsampling, learned positions, then `depth` ViT encoders."
     def __init__(self, in_dim: int, # token width entering the stage
-                 mode: str, # 'bicubic' (keeps C), 'pixel_shuffle' or 'bilinear' (both C -> C/4)
+                 mode: str, # 'bicubic' (keeps C), 'pixel_shuffle' or 'bilinear' (both C -> C/ratio)
                  size: int, # side of the token map after upsampling
                  depth: int, heads: int, window: int, mlp_ratio: float, # encoder settings
                  cond_dim: int = 0, # width of [c, z_k]; 0 = no class projection
                  noise: bool = False, # per-token noise, strength learned per channel from 0
                  shifts: tuple = (), # per encoder: tokens to roll its windows by (default: none)
+                 ratio: int = 4, # width ratio in/out when upsampling: 4 (paper) or 2
                 ):
         super().__init__()
         self.mode = mode
-        dim = in_dim if mode == 'bicubic' else in_dim // 4
+        dim = in_dim if mode == 'bicubic' else in_dim // ratio
         self.cp = ClassProjection(in_dim, cond_dim) if cond_dim else None
-        # smooth x2, then C -> C/4
+        # ratio 2: C -> 2C, so that the shuffle leaves C/2 (a 1x1 sub-pixel convolution)
+        wide = mode == 'pixel_shuffle' and ratio != 4
+        self.expand = nn.Linear(in_dim, 4*dim) if wide else None
+        # smooth x2, then C -> C/r
         self.reduce = nn.Linear(in_dim, dim) if mode == 'bilinear' else None
         self.noise = nn.Parameter(torch.zeros(dim)) if noise else None
         self.pos = nn.Parameter(torch.zeros(1, size*size, dim))
@@ -109,6 +115,7 @@ class GeneratorStage(nn.Module):
                 cond: torch.Tensor = None, # [one_hot(c), z_k] (N, cond_dim)
                ) -> tuple: # tokens (N, 4HW, dim), (2H, 2W)
         if self.cp is not None: x = self.cp(x, cond)
+        if self.expand is not None: x = self.expand(x)
         x, hw = upsample(x, hw, self.mode)
         if self.reduce is not None: x = self.reduce(x)
         x = x + self.pos
@@ -143,7 +150,7 @@ class Generator(nn.Module):
         self.blocks = nn.ModuleList(
             GeneratorStage(in_dims[k], 'bicubic' if k == 0 else cfg.g_upsample, sizes[k],
                            cfg.g_depth[k], cfg.g_heads[k], cfg.g_windows[k], cfg.mlp_ratio,
-                           cond_dim, cfg.g_noise, shifts[k])
+                           cond_dim, cfg.g_noise, shifts[k], cfg.g_width_ratio)
             for k in range(4))
         self.to_rgb = nn.Linear(dims[3], 3)
         self.apply(init_vit_weights)

@@ -56,6 +56,11 @@ MUTANTS = {
     'shift_ignored': ('02_vit.ipynb', "m, s = x.view(N, H, W, C), self.shift", "m, s = x.view(N, H, W, C), 0"),
     'g_shift_not_passed': ('04_generator.ipynb', "shifts.append(w // 2 if cfg.g_shift and w and n % 2 == 0 else 0)",
                            "shifts.append(0)"),
+    # 8c. wider late stages: the ratio not passed to the stages, or the extra layer in the paper's G too
+    'g_width_ratio_not_passed': ('04_generator.ipynb', "cond_dim, cfg.g_noise, shifts[k], cfg.g_width_ratio)",
+                                 "cond_dim, cfg.g_noise, shifts[k])"),
+    'g_expand_in_paper': ('04_generator.ipynb', "wide = mode == 'pixel_shuffle' and ratio != 4",
+                          "wide = mode == 'pixel_shuffle'"),
     # 9. nearest instead of bicubic in generator stage 1
     'nearest_upsampling': ('04_generator.ipynb',
                            "m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)",

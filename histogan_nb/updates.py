@@ -22,10 +22,12 @@ def floor_log_weights(mlw: nn.Module, s_min: Optional[float]):
         if mlw.kind == 'log_': mlw.sigma.clamp_(min=math.exp(s_min/2))
 
 @torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: Optional[int] = None):
+def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: Optional[int] = None,
+               warmup: float = 10, # k of the warm-up: the average spans about the last t/(k-1) steps
+              ):
     "$\\theta_{ema} \\leftarrow \\beta_t\\theta_{ema} + (1-\\beta_t)\\theta$, buffers copied."
-    # warm-up at G step t, $\beta_t = \min(\beta, \frac{1+t}{10+t})$: early weights do not linger
-    if step is not None: decay = min(decay, (1 + step)/(10 + step))
+    # warm-up at G step t, $\beta_t = \min(\beta, \frac{1+t}{k+t})$: early weights do not linger
+    if step is not None: decay = min(decay, (1 + step)/(warmup + step))
     for e, m in zip(ema.parameters(), model.parameters()): e.lerp_(m.detach(), 1 - decay)
     for e, m in zip(ema.buffers(), model.buffers()): e.copy_(m)
 

@@ -61,6 +61,12 @@ MUTANTS = {
                                  "cond_dim, cfg.g_noise, shifts[k])"),
     'g_expand_in_paper': ('04_generator.ipynb', "wide = mode == 'pixel_shuffle' and ratio != 4",
                           "wide = mode == 'pixel_shuffle'"),
+    # 8d. the EMA's warm-up k ignored (07a_updates), or the study's averages moved one step late (17e)
+    'ema_warmup_ignored': ('07a_updates.ipynb', "decay = min(decay, (1 + step)/(warmup + step))",
+                           "decay = min(decay, (1 + step)/(10 + step))"),
+    'averages_step_late': ('17e_remedy_study.ipynb',
+                           "ema_update(g, run.gan.G_bare, run.p.train.ema, run.gan.step - 1, self.ks[k])",
+                           "ema_update(g, run.gan.G_bare, run.p.train.ema, run.gan.step, self.ks[k])"),
     # 9. nearest instead of bicubic in generator stage 1
     'nearest_upsampling': ('04_generator.ipynb',
                            "m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)",

@@ -16,6 +16,16 @@ def test_notebook_records_kernel_and_language(nb):
     assert meta.get('kernelspec', {}).get('name') == 'python3', f'{nb.name}: no kernelspec'
     assert meta.get('language_info', {}).get('name') == 'python', f'{nb.name}: no language_info'
 
+# the notebooks the README runs with `papermill -p`: the studies and the reproduction's four
+PAPERMILL_RUN = [p for p in NOTEBOOKS if p.name.startswith('17') or p.parent.name == 'repro']
+
+@pytest.mark.parametrize('nb', PAPERMILL_RUN, ids=[str(p.relative_to(ROOT/'nbs')) for p in PAPERMILL_RUN])
+def test_papermill_parameters_cell_is_tagged(nb):
+    "Without a cell tagged `parameters`, papermill puts the -p values first and the notebook's defaults overwrite them."
+    cells = json.loads(nb.read_text())['cells']
+    tagged = [c for c in cells if 'parameters' in c.get('metadata', {}).get('tags', [])]
+    assert len(tagged) == 1, f"{nb.name}: {len(tagged)} cells tagged 'parameters' (want 1)"
+
 def test_papermill_help_notebook_needs_no_flags():
     "One notebook is enough: the test above checks that every notebook records the same kernel and language."
     r = subprocess.run([str(BIN/'papermill'), '--help-notebook', str(ROOT/'nbs'/'repro'/'table2.ipynb')],

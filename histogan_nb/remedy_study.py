@@ -8,7 +8,11 @@ import copy, json
 from pathlib import Path
 import numpy as np
 from .files import markdown_table, write_atomic
-from .run import Callback, atomic_save
+from .run import Callback, atomic_save, is_finished
+from .updates import ema_update
+from .study import run_processes
+from .seam_study import score_checkpoints
+from .generator_study import GENERATOR_BASE, seed_of
 
 # %% auto #0
 __all__ = ['WIDTH_FIXES', 'D_FIXES', 'AVERAGES', 'GAverages', 'averaged_run', 'train_averaged', 'score_averages',
@@ -32,7 +36,6 @@ class GAverages(Callback):
                                           "the averages need every step from 0")
         self.avg = {k: copy.deepcopy(run.gan.G_bare).requires_grad_(False).eval() for k in self.ks}
     def after_step(self, run, logs):
-        from histogan_nb.updates import ema_update
         for k, g in self.avg.items():   # train_step moved the kit's EMA at step t = gan.step - 1
             ema_update(g, run.gan.G_bare, run.p.train.ema, run.gan.step - 1, self.ks[k])
     def after_fit(self, run):
@@ -58,40 +61,19 @@ def train_averaged(out, # folder: one run per seed, `averaged` (seed 0) and `ave
                    seeds=(0, 1), base: dict = None, preset_name: str = 'cpu', data: str = '',
                    parallel: int = 2) -> list:
     "The control on `seeds`, each with `GAverages`, `parallel` processes at a time; finished runs are kept."
-    import os, subprocess, sys, time
-    from histogan_nb.run import is_finished
-    from histogan_nb.generator_study import GENERATOR_BASE
+    import sys
     o = {**(GENERATOR_BASE if base is None else base), **({'data.path': str(data)} if data else {})}
     runs = [Path(out)/('averaged' if s == 0 else f'averaged-s{s}') for s in seeds]
-    queue = [(r, [preset_name, {**o, 'train.seed': s}, str(r)]) for s, r in zip(seeds, runs) if not is_finished(r)]
-    env, running = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1'), []
     Path(out).mkdir(parents=True, exist_ok=True)
-    while queue or running:
-        while queue and len(running) < parallel:
-            r, args = queue.pop(0)
-            log = open(f'{r}.log', 'w')
-            running.append((r, subprocess.Popen([sys.executable, '-c', _WORKER, json.dumps(args)], env=env,
-                                                stdout=log, stderr=subprocess.STDOUT)))
-        time.sleep(1)
-        for r, pr in list(running):
-            if pr.poll() is None: continue
-            running.remove((r, pr))
-            if pr.returncode: raise RuntimeError(f"{r.name} failed (exit {pr.returncode}): see {r}.log")
+    run_processes({r.name: ([sys.executable, '-c', _WORKER, json.dumps([preset_name, {**o, 'train.seed': s}, str(r)])],
+                            f'{r}.log') for s, r in zip(seeds, runs) if not is_finished(r)}, parallel)
     return runs
 
 # %% ../nbs/17e_remedy_study.ipynb #cd049cc9
 def score_averages(run_dir, n: int = 512) -> list:
     "FID / floor against validation of each average `GAverages` kept (cached beside it as JSON)."
-    from histogan_nb.results import score_run
-    rows = []
-    for f in sorted((Path(run_dir)/'averages').glob('*.pt')):
-        cache = f.with_name(f'{f.stem}_score_valid_{n}.json')
-        if cache.exists(): r = json.loads(cache.read_text())
-        else:
-            r = score_run(run_dir, n, 'valid', checkpoint=f'averages/{f.name}', write=False)
-            write_atomic(cache, r)
-        rows.append(dict(run=Path(run_dir).name, average=f.stem, fid=r['fid'], ratio=r['fid_ratio']))
-    return rows
+    return [dict(run=Path(run_dir).name, average=f.stem, fid=r['fid'], ratio=r['fid_ratio'])
+            for f, r in score_checkpoints(run_dir, 'averages', n, 'valid').items()]
 
 def averages_table(rows: list, order=(*AVERAGES, 'raw')) -> str:
     "One Markdown row per average: FID / floor per run, the mean, and the mean change against k10's."
@@ -113,7 +95,6 @@ def extend_runs(out, # the study's run folder
                ) -> dict:
     "Copies of runs `names` as `{variant}-{steps}[-s{seed}]`, and their overrides for `train_variants` to resume."
     import shutil
-    from histogan_nb.generator_study import seed_of
     runs = {}
     for name in names:
         variant, seed = seed_of(name)

@@ -21,7 +21,8 @@ from .train import generate
 
 # %% auto #0
 __all__ = ['SEAM_BASE', 'SEAM_FIXES', 'stage_seams', 'block_pool', 'd_sees_blocks', 'more_seeds', 'second_seed', 'seam_report',
-           'seam_table', 'sample_rows', 'score_snapshots', 'plot_long_run', 'soak_summary', 'plot_soak']
+           'seam_table', 'sample_rows', 'score_checkpoints', 'score_snapshots', 'plot_long_run', 'soak_summary',
+           'plot_soak']
 
 # %% ../nbs/17b_seam_study.ipynb #ce8ef98d
 @torch.no_grad()
@@ -111,14 +112,22 @@ def sample_rows(runs: list, # run folders (their last.pt) or checkpoint files (e
     return Path(path)
 
 # %% ../nbs/17b_seam_study.ipynb #a9923648
+def score_checkpoints(run_dir, folder: str, n: int = 512, reference: str = 'test') -> dict:
+    "`score_run` of each `{folder}/*.pt` of a run, cached beside the file as JSON: {file: result}, in name order."
+    from histogan_nb.results import score_run
+    out = {}
+    for f in sorted((Path(run_dir)/folder).glob('*.pt')):
+        cache = f.with_name(f'{f.stem}_score_{reference}_{n}.json')
+        if cache.exists(): out[f] = json.loads(cache.read_text())
+        else:
+            out[f] = score_run(run_dir, n, reference, checkpoint=f'{folder}/{f.name}', write=False)
+            write_atomic(cache, out[f])
+    return out
+
 def score_snapshots(run_dir, n: int = 512, reference: str = 'test') -> list:
     "FID/floor and seam ratios of each snapshot of a run (cached beside it), in time order."
-    from histogan_nb.results import score_run
     rows = []
-    for f in sorted((Path(run_dir)/'snapshots').glob('*min.pt')):
-        cache = f.with_name(f'{f.stem}_score_{reference}_{n}.json')
-        if cache.exists(): r = json.loads(cache.read_text())
-        else: r = score_run(run_dir, n, reference, checkpoint=f'snapshots/{f.name}', write=False); write_atomic(cache, r)
+    for f, r in score_checkpoints(run_dir, 'snapshots', n, reference).items():
         rows.append(dict(minutes=float(f.stem[:-3]), **{k: r[k] for k in ('step', 'fid', 'fid_floor', 'fid_ratio',
                          'seam_ratio', 'seam_ratio_4', 'seam_ratio_8', 'seam_ratio_16', 'seam_ratio_real', 'valid_auc')}))
     return rows

@@ -20,12 +20,27 @@ from .train import predict
 from .baselines import run_baseline
 
 # %% auto #0
-__all__ = ['STUDY_BASE', 'HEADLINE_RUNS', 'HEADLINE_FILES', 'train_variants', 'score_variants', 'best_variant', 'rows_markdown',
-           'resnet34_equal_time', 'head_test_metrics', 'cpu_quality', 'headline']
+__all__ = ['STUDY_BASE', 'HEADLINE_RUNS', 'HEADLINE_FILES', 'run_processes', 'train_variants', 'score_variants', 'best_variant',
+           'rows_markdown', 'resnet34_equal_time', 'head_test_metrics', 'cpu_quality', 'headline']
 
 # %% ../nbs/17_recipe_study.ipynb #95963522
 STUDY_BASE = {'train.max_steps': 10**6, 'runtime.threads': 1, 'train.fid_images': 0, 'train.eval_every': 100,
               'runtime.ckpt_every': 100, 'train.ema': 0.999}   # the budget is train.max_minutes; the EMA is scored apart
+
+def run_processes(jobs: dict, # name -> (command, log file): one process each
+                  parallel: int = 2):
+    "Run `jobs` `parallel` at a time, one thread each; raise naming the first that fails and its log."
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    queue, running = list(jobs), []
+    while queue or running:
+        while queue and len(running) < parallel:
+            name = queue.pop(0); cmd, log = jobs[name]
+            running.append((name, subprocess.Popen(cmd, env=env, stdout=open(log, 'w'), stderr=subprocess.STDOUT)))
+        time.sleep(1)
+        for name, pr in list(running):
+            if pr.poll() is None: continue
+            running.remove((name, pr))
+            if pr.returncode: raise RuntimeError(f"{name} failed (exit {pr.returncode}): see {jobs[name][1]}")
 
 def train_variants(variants: dict, # name -> {'section.field': value} overrides of `preset_name`
                    out, # folder: one run folder per variant
@@ -36,21 +51,14 @@ def train_variants(variants: dict, # name -> {'section.field': value} overrides 
     "Train each variant for `minutes` of CPU time, `parallel` processes at a time, one thread each; returns the run folders."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     base = {**study_base, 'train.max_minutes': minutes, **(base or {})}
-    queue, running = [k for k in variants if not is_finished(out/k)], []
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    while queue or running:
-        while queue and len(running) < parallel:
-            name = queue.pop(0)
-            sets = [a for k, v in {**base, **variants[name]}.items() for a in ('--set', f'{k}={v}')]
-            cmd = [sys.executable, '-m', 'histogan_nb.cli', 'train', '--preset', preset_name, '--out', str(out/name),
-                   '--quiet', *(['--data', str(data)] if data else []), *sets,
-                   *(['--resume'] if (out/name/'last.pt').exists() else [])]   # an interrupted study goes on
-            running.append((name, subprocess.Popen(cmd, env=env, stdout=open(out/f'{name}.log', 'w'), stderr=subprocess.STDOUT)))
-        time.sleep(1)
-        for name, pr in list(running):
-            if pr.poll() is None: continue
-            running.remove((name, pr))
-            if pr.returncode: raise RuntimeError(f"variant {name} failed (exit {pr.returncode}): see {out/name}.log")
+    jobs = {}
+    for name in (k for k in variants if not is_finished(out/k)):
+        sets = [a for k, v in {**base, **variants[name]}.items() for a in ('--set', f'{k}={v}')]
+        cmd = [sys.executable, '-m', 'histogan_nb.cli', 'train', '--preset', preset_name, '--out', str(out/name),
+               '--quiet', *(['--data', str(data)] if data else []), *sets,
+               *(['--resume'] if (out/name/'last.pt').exists() else [])]   # an interrupted study goes on
+        jobs[f'variant {name}'] = (cmd, out/f'{name}.log')
+    run_processes(jobs, parallel)
     return [out/k for k in variants]
 
 # %% ../nbs/17_recipe_study.ipynb #53c0a946

@@ -16,7 +16,7 @@ from .generator_study import GENERATOR_BASE, seed_of
 
 # %% auto #0
 __all__ = ['WIDTH_FIXES', 'D_FIXES', 'AVERAGES', 'GAverages', 'averaged_run', 'train_averaged', 'score_averages',
-           'averages_table', 'extend_runs', 'pooled_real_fid']
+           'averages_table', 'extend_runs', 'floor_draw', 'pooled_real_fid']
 
 # %% ../nbs/17e_remedy_study.ipynb #a8248e32
 WIDTH_FIXES = {'control': {},
@@ -106,18 +106,23 @@ def extend_runs(out, # the study's run folder
     return runs
 
 # %% ../nbs/17e_remedy_study.ipynb #545b364c
-def pooled_real_fid(p, # a preset: its data, image size and FID cache key (as `score_run` reads them)
-                    blocks=(1, 2, 4, 8), n: int = 512, seed: int = 0) -> list:
-    "FID / floor of the floor's real test patches pooled to `b`-px blocks, against the validation reference."
+def floor_draw(p, # a preset: its data, image size and FID cache key (as `score_run` reads them)
+               n: int = 512, seed: int = 0) -> tuple:
+    "`score_run`'s evaluator against validation, and the floor's own draw of real test patches (in [-1, 1])."
     import torch
     from histogan_nb.data import load_split, as_model_range
     from histogan_nb.metrics import InceptionFeatures, fid_reference, balanced_indices, fid_cache_key
-    from histogan_nb.seam_study import block_pool
     ref, flo = load_split(p, 'valid'), load_split(p, 'test')
     ev = fid_reference(InceptionFeatures(), *ref, n, *flo, seed=seed, cache_key=fid_cache_key(p),
                        splits=('valid', 'test'))
-    idx = torch.as_tensor(balanced_indices(flo[1], n, seed))     # the floor's own draw
-    x, y = as_model_range(flo[0][idx]), flo[1][idx]
+    idx = torch.as_tensor(balanced_indices(flo[1], n, seed))
+    return ev, as_model_range(flo[0][idx]), flo[1][idx]
+
+def pooled_real_fid(p, # a preset: its data, image size and FID cache key
+                    blocks=(1, 2, 4, 8), n: int = 512, seed: int = 0) -> list:
+    "FID / floor of the floor's real test patches pooled to `b`-px blocks, against the validation reference."
+    from histogan_nb.seam_study import block_pool
+    ev, x, y = floor_draw(p, n, seed)
     rows = []
     for b in blocks:
         r = ev.score(block_pool(x, b), y)

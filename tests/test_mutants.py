@@ -67,6 +67,16 @@ MUTANTS = {
     'averages_step_late': ('17e_remedy_study.ipynb',
                            "ema_update(g, run.gan.G_bare, run.p.train.ema, run.gan.step - 1, self.ks[k])",
                            "ema_update(g, run.gan.G_bare, run.p.train.ema, run.gan.step, self.ks[k])"),
+    # 8e. the measuring tools of 17f: a Gaussian with sigma for 2 sigma^2, colours matched per patch, rings in
+    # cycles per pixel instead of per patch
+    'blur_sigma_not_squared': ('17f_texture_study.ipynb', "g = torch.exp(-t**2/(2*sigma**2))",
+                               "g = torch.exp(-t**2/(2*sigma))"),
+    'colour_per_patch': ('17f_texture_study.ipynb',
+                         "m, s = x.mean((0, 2, 3), keepdim=True), x.std((0, 2, 3), keepdim=True)",
+                         "m, s = x.mean((1, 2, 3), keepdim=True), x.std((1, 2, 3), keepdim=True)"),
+    'spectrum_cycles_per_pixel': ('17f_texture_study.ipynb',
+                                  "k = torch.sqrt((torch.fft.fftfreq(h)*h)[:, None]**2 + (torch.fft.fftfreq(w)*w)[None, :]**2)",
+                                  "k = torch.sqrt(torch.fft.fftfreq(h)[:, None]**2 + torch.fft.fftfreq(w)[None, :]**2)"),
     # 9. nearest instead of bicubic in generator stage 1
     'nearest_upsampling': ('04_generator.ipynb',
                            "m = F.interpolate(m, scale_factor=2, mode='bicubic', align_corners=False)",

@@ -34,3 +34,21 @@ def test_the_checks_catch_what_they_should():
 def test_no_machine_paths_or_build_log_words(name, text):
     assert not ABSOLUTE.findall(text), (name, ABSOLUTE.findall(text)[:3])
     assert not stale_phrases(text), (name, stale_phrases(text))
+
+SEPARATOR = re.compile(r'\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*')
+
+def repeated_rows(text: str) -> list:
+    "Body rows of Markdown tables that occur more than once in `text` (headers and separators may repeat)."
+    lines = text.split('\n')
+    body = [l for i, l in enumerate(lines) if l.startswith('|') and not SEPARATOR.fullmatch(l)
+            and not (i + 1 < len(lines) and SEPARATOR.fullmatch(lines[i + 1]))]
+    return sorted({l for l in body if body.count(l) > 1})
+
+def test_repeated_rows_are_found():
+    t = '| a | b |\n|---|---:|\n| 1 | 2 |\n\n| a | b |\n|---|---|\n| 3 | 4 |\n'
+    assert repeated_rows(t) == []                                   # the same header twice is fine
+    assert repeated_rows(t + 'X| 1 | 2 |\n| 1 | 2 |\n') == ['| 1 | 2 |']
+
+def test_readme_repeats_no_table_row():
+    "A row pasted twice (a table filled in from the wrong source) shows as a repeat."
+    assert not repeated_rows((ROOT/'README.md').read_text()), repeated_rows((ROOT/'README.md').read_text())[:3]

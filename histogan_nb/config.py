@@ -64,6 +64,7 @@ class ModelConfig:
     g_noise: bool = False                 # per-token noise with a learned per-channel strength (0 at the start)
     g_shift: bool = False                 # every second windowed encoder of G shifts its windows by half a window (Swin)
     g_width_ratio: int = 4                # r: width ratio of consecutive G stages; 4 (paper: pixel shuffle alone) or 2 (Linear C -> 2C first)
+    g_local: bool = False                 # a depthwise 3x3 convolution in each G encoder's MLP (LeFF; False = the paper's pure ViT)
     d_overlap: bool = False               # D's patch embeddings overlap their neighbours by p/2 on each side
     # a remedy for G's collapse within a class (05_discriminator); 0 is the paper
     d_mbstd: int = 0                      # minibatch-std group size for f1 (StyleGAN; 0 = off)
@@ -230,6 +231,7 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
     'model': dict(image_size=_int(8), num_classes=_int(2), z_chunk=_int(1), g_dim=_int(1), d_dim=_int(1), d_patch=_int(1),
                   g_upsample=_one_of('pixel_shuffle', 'bilinear'), g_noise=(lambda v: isinstance(v, bool), 'True or False'),
                   g_shift=(lambda v: isinstance(v, bool), 'True or False'), g_width_ratio=_one_of(4, 2),
+                  g_local=(lambda v: isinstance(v, bool), 'True or False'),
                   d_overlap=(lambda v: isinstance(v, bool), 'True or False'), d_mbstd=_int(0)),
     'train': dict(batch_size=_int(1), n_critic=_int(1), lr_g=POSITIVE, lr_d=POSITIVE,
                   betas=(lambda v: isinstance(v, tuple) and len(v) == 2 and all(map(_unit, v)), 'a pair of numbers in [0, 1), e.g. 0.0,0.99'),

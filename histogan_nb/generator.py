@@ -94,6 +94,7 @@ class GeneratorStage(nn.Module):
                  noise: bool = False, # per-token noise, strength learned per channel from 0
                  shifts: tuple = (), # per encoder: tokens to roll its windows by (default: none)
                  ratio: int = 4, # width ratio in/out when upsampling: 4 (paper) or 2
+                 local: bool = False, # each encoder's MLP with a 3x3 depthwise convolution (`LocalMLP`)
                 ):
         super().__init__()
         self.mode = mode
@@ -108,7 +109,7 @@ class GeneratorStage(nn.Module):
         self.pos = nn.Parameter(torch.zeros(1, size*size, dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
         shifts = tuple(shifts) or (0,)*depth
-        self.blocks = nn.ModuleList(Encoder(dim, heads, mlp_ratio, window, s) for s in shifts)
+        self.blocks = nn.ModuleList(Encoder(dim, heads, mlp_ratio, window, s, local) for s in shifts)
 
     def forward(self, x: torch.Tensor, # tokens (N, H*W, in_dim)
                 hw: tuple, # (H, W)
@@ -150,7 +151,7 @@ class Generator(nn.Module):
         self.blocks = nn.ModuleList(
             GeneratorStage(in_dims[k], 'bicubic' if k == 0 else cfg.g_upsample, sizes[k],
                            cfg.g_depth[k], cfg.g_heads[k], cfg.g_windows[k], cfg.mlp_ratio,
-                           cond_dim, cfg.g_noise, shifts[k], cfg.g_width_ratio)
+                           cond_dim, cfg.g_noise, shifts[k], cfg.g_width_ratio, cfg.g_local)
             for k in range(4))
         self.to_rgb = nn.Linear(dims[3], 3)
         self.apply(init_vit_weights)

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch.nn.attention import sdpa_kernel, SDPBackend
 
 # %% auto #0
-__all__ = ['Attention', 'MLP', 'valid_windows', 'check_window', 'window_partition', 'window_reverse', 'Encoder',
+__all__ = ['Attention', 'MLP', 'LocalMLP', 'valid_windows', 'check_window', 'window_partition', 'window_reverse', 'Encoder',
            'init_vit_weights', 'double_backward_attention', 'attention_ops']
 
 # %% ../nbs/02_vit.ipynb #f8190641
@@ -41,6 +41,25 @@ class MLP(nn.Sequential):
                 ):
         hidden = max(1, int(dim*mlp_ratio))
         super().__init__(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+# %% ../nbs/02_vit.ipynb #e8fe5b91
+class LocalMLP(nn.Module):
+    "Feed-forward block with a 3x3 depthwise convolution over the token map (LeFF)."
+    def __init__(self, dim: int, # token width
+                 mlp_ratio: float = 4., # hidden width / token width
+                ):
+        super().__init__()
+        hidden = max(1, int(dim*mlp_ratio))
+        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+
+    def forward(self, x: torch.Tensor, # tokens (N, H*W, dim)
+                hw: tuple, # map size (H, W)
+               ) -> torch.Tensor:
+        (N, L, _), (H, W) = x.shape, hw
+        h = F.gelu(self.fc1(x))
+        m = h.transpose(1, 2).reshape(N, -1, H, W)
+        return self.fc2(h + self.dwconv(m).flatten(2).transpose(1, 2))
 
 # %% ../nbs/02_vit.ipynb #8c950ddb
 def valid_windows(h: int, # map height in tokens
@@ -96,11 +115,12 @@ class Encoder(nn.Module):
                  mlp_ratio: float = 4., # MLP hidden width / token width
                  window: int = 0, # grid-attention window side (0 = full attention)
                  shift: int = 0, # roll the map by this many tokens before cutting windows (Swin)
+                 local: bool = False, # `LocalMLP` instead of `MLP` (a 3x3 depthwise convolution inside)
                 ):
         super().__init__()
-        self.window, self.shift = window, shift
+        self.window, self.shift, self.local = window, shift, local
         self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads)
-        self.norm2, self.mlp = nn.LayerNorm(dim), MLP(dim, mlp_ratio)
+        self.norm2, self.mlp = nn.LayerNorm(dim), (LocalMLP if local else MLP)(dim, mlp_ratio)
 
     def attend(self, x, hw=None):
         "Full or windowed self-attention of (N, L, dim) tokens."
@@ -115,6 +135,7 @@ class Encoder(nn.Module):
                 hw: tuple = None, # map size (H, W); needed for windows on a non-square map
                ) -> torch.Tensor:
         x = x + self.attend(self.norm1(x), hw)
+        if self.local: return x + self.mlp(self.norm2(x), _map_size(x.shape[1], hw))
         return x + self.mlp(self.norm2(x))
 
 # %% ../nbs/02_vit.ipynb #c3bf7b6c

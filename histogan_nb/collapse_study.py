@@ -35,7 +35,8 @@ def class_spread(images, # uint8 (N, 3, S, S) or floats in [0, 1]
 COLLAPSE_BASE = {'data.train_count': 8192, 'data.valid_count': 1024, 'train.max_steps': 1125,
                  'train.max_minutes': 120.0,   # a cap the step budget reaches first
                  'runtime.threads': 1, 'train.fid_images': 0, 'train.eval_every': 125, 'runtime.ckpt_every': 125,
-                 'train.lr_g': 1e-4}           # the `cpu` preset before this study (it took G's rate 2e-4 after it)
+                 'train.lr_g': 1e-4,           # the `cpu` preset before this study (it took G's rate 2e-4 after it)
+                 'data.crop': 'center_crop'}   # and its crop before `17g_scale_study` (it took 'resize' after it)
 COLLAPSE_FIXES = {'control': {},
                   'lr-g-2e-4': {'train.lr_g': 2e-4},
                   'r1-gamma-1': {'train.lambda_gp': 1.0},

@@ -181,7 +181,7 @@ def _smoke():
                   runtime=RuntimeConfig(ckpt_every=2, log_every=1))
 
 def _cpu():   # recipe: `17_recipe_study`; class head: `17a_class_head_study`'s remedies; 24 CPU minutes, one core
-    return Preset('cpu', DataConfig(),
+    return Preset('cpu', DataConfig(crop='resize'),              # 17g_scale_study: the whole patch drew closer
                   ModelConfig(image_size=32, z_chunk=16, g_dim=512, g_depth=(1, 1, 1, 1), g_heads=(4, 4, 2, 1),
                               g_windows=(0, 0, 8, 8), d_dim=64, d_patch=4, d_heads=4,
                               g_noise=True),                       # 17b_seam_study: drew best at equal CPU time

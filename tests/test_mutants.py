@@ -57,10 +57,14 @@ MUTANTS = {
     'g_shift_not_passed': ('04_generator.ipynb', "shifts.append(w // 2 if cfg.g_shift and w and n % 2 == 0 else 0)",
                            "shifts.append(0)"),
     # 8c. wider late stages: the ratio not passed to the stages, or the extra layer in the paper's G too
-    'g_width_ratio_not_passed': ('04_generator.ipynb', "cond_dim, cfg.g_noise, shifts[k], cfg.g_width_ratio)",
-                                 "cond_dim, cfg.g_noise, shifts[k])"),
+    'g_width_ratio_not_passed': ('04_generator.ipynb', "cond_dim, cfg.g_noise, shifts[k], cfg.g_width_ratio, cfg.g_local)",
+                                 "cond_dim, cfg.g_noise, shifts[k], local=cfg.g_local)"),
     'g_expand_in_paper': ('04_generator.ipynb', "wide = mode == 'pixel_shuffle' and ratio != 4",
                           "wide = mode == 'pixel_shuffle'"),
+    # 8f. G's local MLP (02_vit, 04_generator): the switch not passed, or the token map read in the wrong order
+    'g_local_not_passed': ('04_generator.ipynb', "cond_dim, cfg.g_noise, shifts[k], cfg.g_width_ratio, cfg.g_local)",
+                           "cond_dim, cfg.g_noise, shifts[k], cfg.g_width_ratio)"),
+    'local_mlp_map_order': ('02_vit.ipynb', "m = h.transpose(1, 2).reshape(N, -1, H, W)", "m = h.reshape(N, -1, H, W)"),
     # 8d. the EMA's warm-up k ignored (07a_updates), or the study's averages moved one step late (17e)
     'ema_warmup_ignored': ('07a_updates.ipynb', "decay = min(decay, (1 + step)/(warmup + step))",
                            "decay = min(decay, (1 + step)/(10 + step))"),

@@ -269,7 +269,9 @@ def check_resume(ck: dict, p: Preset, data_id: dict, path):
             for k, v in asdict(p.train).items()
             if k not in RESUME_MAY_CHANGE and _norm(saved.get(k)) != _norm(v)]
     old = ck.get('data_identity', {})
-    diff += [f"data {k} {old[k]!r} -> {data_id.get(k)!r}" for k in old if old[k] != data_id.get(k)]
+    changed = [k for k in old if old[k] != data_id.get(k)]
+    if changed == ['path']: changed = []     # the same patches, moved to another folder
+    diff += [f"data {k} {old[k]!r} -> {data_id.get(k)!r}" for k in changed]
     if diff: raise ValueError(f"cannot resume {path}: the run was trained with other settings "
                               f"({'; '.join(diff)}). Resume with the same ones, or start a new "
                               "run in another folder")

@@ -92,8 +92,9 @@ def d_scores(gan: GAN, real: torch.Tensor, fake: torch.Tensor, x_hat: torch.Tens
 def penalty_pass_scores(gan: GAN, x_hat: torch.Tensor) -> torch.Tensor:
     "f^1(x_hat) from D's own pass (`runtime.penalty_apart`): the double backward covers N, not 3N."
     # DDP's wrapper sees one forward: this pass goes round it
+    # a view, not the leaf: FlopCounterMode's module hooks refuse a leaf input under autograd.grad
     with double_backward_attention(), gan.autocast():
-        return gan.D_bare(x_hat).source.float()
+        return gan.D_bare(x_hat.view_as(x_hat)).source.float()
 
 # %% ../nbs/11_train.ipynb #53c4f9da
 def d_step_alone(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:

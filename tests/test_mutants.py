@@ -118,6 +118,9 @@ MUTANTS = {
     'seeded_noise_not_restored': ('04_generator.ipynb', "with torch.random.fork_rng(devices=cuda):", "if True:"),
     'generate_noise_unseeded': ('11_train.ipynb', "with eval_mode(G), seeded_noise(noise_seed, device):",
                                 "with eval_mode(G):"),
+    # a resume refused when the same patches were moved to another folder
+    'resume_refuses_moved_data': ('11a_run.ipynb', "if changed == ['path']: changed = []",
+                                  "if False: changed = []"),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook
 # fails anyway (or because the harness is broken)

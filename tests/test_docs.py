@@ -26,6 +26,19 @@ def test_papermill_parameters_cell_is_tagged(nb):
     tagged = [c for c in cells if 'parameters' in c.get('metadata', {}).get('tags', [])]
     assert len(tagged) == 1, f"{nb.name}: {len(tagged)} cells tagged 'parameters' (want 1)"
 
+@pytest.mark.parametrize('nb', PAPERMILL_RUN, ids=[str(p.relative_to(ROOT/'nbs')) for p in PAPERMILL_RUN])
+def test_papermill_infers_every_parameter(nb):
+    "`papermill --help-notebook` lists each parameter: a line it cannot parse (an `=` in its comment) goes missing."
+    import ast
+    from papermill.translators import PythonTranslator
+    cell = next(c for c in json.loads(nb.read_text())['cells']
+                if 'parameters' in c.get('metadata', {}).get('tags', []))
+    src = ''.join(cell['source'])
+    names = [t.id for n in ast.parse(src).body if isinstance(n, ast.Assign) for t in n.targets]
+    assert names, f"{nb.name}: the parameters cell assigns nothing"
+    got = [p.name for p in PythonTranslator.inspect(dict(source=src))]
+    assert got == names, f"{nb.name}: papermill infers {got}, the cell assigns {names}"
+
 def test_papermill_help_notebook_needs_no_flags():
     "One notebook is enough: the test above checks that every notebook records the same kernel and language."
     r = subprocess.run([str(BIN/'papermill'), '--help-notebook', str(ROOT/'nbs'/'repro'/'table2.ipynb')],

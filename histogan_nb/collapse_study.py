@@ -11,7 +11,7 @@ import torch
 from .files import markdown_table, write_atomic
 from .data import load_split
 from .run import load_models
-from .train import generate
+from .train import generate, SCORING_SEED
 
 # %% auto #0
 __all__ = ['COLLAPSE_BASE', 'COLLAPSE_FIXES', 'COLLAPSE_FOLLOW_UPS', 'class_spread', 'collapse_report', 'collapse_table']
@@ -51,7 +51,7 @@ def collapse_report(run_dir, # a finished run
                     n: int = 512) -> dict:
     "A run's scores, with the spread of its samples within a class over the real patches'."
     G, _, p = load_models(Path(run_dir)/'last.pt')
-    fake, labels = generate(G, n, p, seed=4321)
+    fake, labels = generate(G, n, p, seed=SCORING_SEED)
     s_fake, s_real = class_spread(fake, labels), class_spread(real[0][:n], real[1][:n])
     return {**score, 'spread': s_fake, 'spread_real': s_real, 'spread_ratio': s_fake/s_real}
 

@@ -21,7 +21,7 @@ from .runtime import ipc_kernel_manager, Clock
 from .metrics import (classification_metrics, mean_std, mean_std_values, fid_reference, InceptionFeatures,
                                  test_metrics_at_threshold, youden_threshold)
 from .run import fit, load_models, is_finished, best_checkpoint
-from .train import predict, generate
+from .train import predict, generate, SCORING_SEED
 from .data import toy_data
 from .baselines import (sample_class, write_synthetic_set, run_baseline, route_costs, unified_cost,
                                    two_stage_route)
@@ -302,7 +302,7 @@ def sample_fid(R: Repro, seed: int = 0, n: Optional[int] = None) -> Optional[dic
     if f.exists(): return json.loads(f.read_text())
     G, _, p = load_models(best_checkpoint(run_dir(R, 'full', seed), 'fid'))
     ev = fid_reference(InceptionFeatures(), *R.data['test'], n, *R.data['valid'])
-    fake, labels = generate(G, ev.n, p, seed=4321)
+    fake, labels = generate(G, ev.n, p, seed=SCORING_SEED)
     res = ev.score(fake, labels); write_atomic(f, res)
     R.log(f"FID/KID of {res['n_fake']} samples vs {res['n_real']} class-balanced test images: FID {res['fid']:.1f} "
           f"(real-vs-real floor {res['fid_floor']:.1f}), KID {res['kid']:.4f}")

@@ -11,7 +11,7 @@ import numpy as np
 from .files import write_atomic, save_figure
 from .data import load_split, image_grid
 from .metrics import classification_metrics, fid_reference, seam_ratios, fid_cache_key
-from .train import predict, generate
+from .train import predict, generate, SCORING_SEED
 from .run import load_models, load_checkpoint
 
 # %% auto #0
@@ -73,7 +73,7 @@ def score_run(run_dir, # a `fit` output folder
     ref, flo = load_split(p, reference), load_split(p, other)
     ev = fid_reference(InceptionFeatures(), *ref, n, *flo, seed=seed, cache_key=fid_cache_key(p),
                        splits=(reference, other))
-    fake, labels = generate(G, n, p, seed=4321)
+    fake, labels = generate(G, n, p, seed=SCORING_SEED)
     res = dict(run=run_dir.name, checkpoint=checkpoint, ema='G_ema' in ckpt and ema,
                step=ckpt['step'], reference=reference, **ev.score(fake, labels))
     res['fid_ratio'] = res['fid']/res['fid_floor']

@@ -17,7 +17,7 @@ from .metrics import seam_ratio
 from .runtime import predict_batches
 from .selective import sample_latent
 from .run import load_models
-from .train import generate
+from .train import generate, SCORING_SEED
 
 # %% auto #0
 __all__ = ['SEAM_BASE', 'SEAM_FIXES', 'stage_seams', 'block_pool', 'd_sees_blocks', 'more_seeds', 'second_seed', 'seam_report',
@@ -104,7 +104,7 @@ def sample_rows(runs: list, # run folders (their last.pt) or checkpoint files (e
     fig, axes = plt.subplots(len(runs), 1, figsize=(n*0.55, 0.75*len(runs) + 0.4), squeeze=False)
     for ax, r in zip(axes[:, 0], map(Path, runs)):
         G, _, p = load_models(r if r.is_file() else r/'last.pt')
-        imgs, _ = generate(G, n, p, seed=4321, labels=torch.arange(n) // (n // 2))
+        imgs, _ = generate(G, n, p, seed=SCORING_SEED, labels=torch.arange(n) // (n // 2))
         ax.imshow(torch.cat(list(imgs.permute(0, 2, 3, 1)), 1).numpy()); ax.set_axis_off()
         ax.set_title(f'{r.stem if r.is_file() else r.name}: label 0 (left), label 1 (right)', fontsize=8, loc='left')
     if title: fig.suptitle(title, fontsize=9)

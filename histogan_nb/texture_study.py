@@ -99,10 +99,10 @@ def plot_spectra(curves: dict, # name -> `radial_power`; the first is the refere
 def samples_of(run_dir, n: int = 512) -> tuple:
     "The samples `score_run` scores of a run's last EMA generator (same latents), in [-1, 1], and their labels."
     from histogan_nb.run import load_models
-    from histogan_nb.train import generate
+    from histogan_nb.train import generate, SCORING_SEED
     from histogan_nb.data import as_model_range
     G, _, p = load_models(Path(run_dir)/'last.pt')
-    x, y = generate(G, n, p, seed=4321)
+    x, y = generate(G, n, p, seed=SCORING_SEED)
     return as_model_range(x), y
 
 def weighs_table(rows: list) -> str:

@@ -26,8 +26,8 @@ from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
 
 # %% auto #0
-__all__ = ['d_step', 'DSwitches', 'l2_factor', 'd_switches', 'd_scores', 'penalty_pass_scores', 'd_step_alone', 'fake_batch',
-           'g_step', 'train_step', 'GAN', 'make_gan', 'predict', 'generate']
+__all__ = ['SCORING_SEED', 'd_step', 'DSwitches', 'l2_factor', 'd_switches', 'd_scores', 'penalty_pass_scores', 'd_step_alone',
+           'fake_batch', 'g_step', 'train_step', 'GAN', 'make_gan', 'predict', 'generate']
 
 # %% ../nbs/11_train.ipynb #ee282521
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -221,6 +221,9 @@ def predict(D: nn.Module, images: torch.Tensor, batch_size: int = 256,
     return predict_batches(D, images, batch_size, device, logits=lambda out: out.logits)
 
 # %% ../nbs/11_train.ipynb #1ac5c872
+# the latents and noise of every scored sample set: runs and studies compare on the same draws
+SCORING_SEED = 4321
+
 @torch.no_grad()
 def generate(G: nn.Module, n: int, p: Preset, seed: int = 0, labels=None, batch_size: int = 256,
              device=None,

@@ -41,8 +41,8 @@ MUTANTS = {
                                "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
     'gp_on_logits_in_d_step': ('11_train.ipynb', "src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else src[2*n:]",
                                "src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else logits[2*n:, 0]"),
-    'gp_on_logits_apart': ('11_train.ipynb', "return gan.D_bare(x_hat).source.float()",
-                           "return gan.D_bare(x_hat).logits[:, 0].float()"),
+    'gp_on_logits_apart': ('11_train.ipynb', "return gan.D_bare(x_hat.view_as(x_hat)).source.float()",
+                           "return gan.D_bare(x_hat.view_as(x_hat)).logits[:, 0].float()"),
     # 6. >= instead of > in the selective mask
     'mask_not_strict': ('08_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
     # 7. a clamped instead of a truncated normal

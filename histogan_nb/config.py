@@ -68,6 +68,7 @@ class ModelConfig:
     d_overlap: bool = False               # D's patch embeddings overlap their neighbours by p/2 on each side
     # a remedy for G's collapse within a class (05_discriminator); 0 is the paper
     d_mbstd: int = 0                      # minibatch-std group size for f1 (StyleGAN; 0 = off)
+    d_projection: bool = False            # f1 + <e_c, h>: a class-conditional source score (projection D; False = the paper)
     @property
     def z_dim(self) -> int: return 5*self.z_chunk
 
@@ -232,7 +233,8 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
                   g_upsample=_one_of('pixel_shuffle', 'bilinear'), g_noise=(lambda v: isinstance(v, bool), 'True or False'),
                   g_shift=(lambda v: isinstance(v, bool), 'True or False'), g_width_ratio=_one_of(4, 2),
                   g_local=(lambda v: isinstance(v, bool), 'True or False'),
-                  d_overlap=(lambda v: isinstance(v, bool), 'True or False'), d_mbstd=_int(0)),
+                  d_overlap=(lambda v: isinstance(v, bool), 'True or False'), d_mbstd=_int(0),
+                  d_projection=(lambda v: isinstance(v, bool), 'True or False')),
     'train': dict(batch_size=_int(1), n_critic=_int(1), lr_g=POSITIVE, lr_d=POSITIVE,
                   betas=(lambda v: isinstance(v, tuple) and len(v) == 2 and all(map(_unit, v)), 'a pair of numbers in [0, 1), e.g. 0.0,0.99'),
                   lambda_gp=(lambda v: _pos(v) or v == 0, 'a number >= 0'), gp_every=_int(1),

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 from dataclasses import dataclass
+from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -107,8 +108,10 @@ class Discriminator(nn.Module):
         self.norm = nn.LayerNorm(C)
         self.source_head, self.class_head = heads
         if cfg.d_mbstd: self.mbstd_weight = nn.Parameter(torch.zeros(C))   # u: f1's weight on sigma
+        if cfg.d_projection: self.class_embed = nn.Embedding(cfg.num_classes, C)   # e_c
         for t in [*self.pos, self.cls_token, self.src_token]: nn.init.trunc_normal_(t, std=0.02)
         self.apply(init_vit_weights)
+        if cfg.d_projection: nn.init.zeros_(self.class_embed.weight)   # starts as the paper's f1
     def features(self, x: torch.Tensor) -> torch.Tensor:
         "D(x): the final tokens [class, source, patches...] (N, 2 + (S/8p)^2, C_D)."
         S = check_discriminator_input(self.cfg, x)
@@ -124,8 +127,11 @@ class Discriminator(nn.Module):
         for blk in self.stages[3]: h = blk(h)
         return self.norm(h)
     def forward(self, x: torch.Tensor, # images (N, 3, S, S) in [-1, 1]
+                labels: Optional[torch.Tensor] = None, # c (N,): `model.d_projection`'s term; None leaves it out
                ) -> DOutput:
         h = self.features(x)
         source = self.source_head(h[:, 1])
+        if self.cfg.d_projection and labels is not None:
+            source = source + (self.class_embed(labels) * h[:, 1]).sum(-1)   # + <e_c, h>
         if self.cfg.d_mbstd: source = source + minibatch_std(h[:, 1], self.cfg.d_mbstd) @ self.mbstd_weight
         return DOutput(source=source, logits=self.class_head(h[:, 0]))

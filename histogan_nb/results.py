@@ -15,7 +15,7 @@ from .train import predict, generate, SCORING_SEED
 from .run import load_models, load_checkpoint
 
 # %% auto #0
-__all__ = ['read_log', 'smooth', 'plot_losses', 'score_run']
+__all__ = ['SOURCE_PANELS', 'read_log', 'smooth', 'plot_losses', 'score_run']
 
 # %% ../nbs/11b_results.ipynb #e9a463c6
 def read_log(path) -> dict:
@@ -29,10 +29,16 @@ def smooth(y: np.ndarray, k: int) -> np.ndarray:
     c = np.cumsum(np.insert(y, 0, 0.0)); i = np.arange(1, len(y) + 1)
     return (c[i] - c[np.maximum(i - k, 0)]) / np.minimum(i, k)
 
-def plot_losses(logs: dict, smooth_k: int = 0, title: str = ''):
+SOURCE_PANELS = {'wgan-gp': ('Wasserstein estimate', 'gradient penalty'),   # train.source_loss: titles of
+                 'ns-r1': (r'critic gap $E f^1$(real) $-$ $E f^1$(syn)', 'R1 penalty')}   # w_dist, gp
+
+def plot_losses(logs: dict, smooth_k: int = 0, title: str = '',
+                source_loss: str = 'wgan-gp', # `train.source_loss` of the runs: names the first two panels
+               ):
     "Loss curves of one or more runs: `logs` maps a run name to a log path or a `read_log` dict."
     import matplotlib.pyplot as plt
-    panels = [('w_dist', 'Wasserstein estimate'), ('gp', 'gradient penalty'),
+    if source_loss not in SOURCE_PANELS: raise ValueError(f"source_loss {source_loss!r}: one of {', '.join(SOURCE_PANELS)}")
+    panels = [('w_dist', SOURCE_PANELS[source_loss][0]), ('gp', SOURCE_PANELS[source_loss][1]),
               ('l1', r'$\mathcal{L}_1$ (real CE)'),
               ('l2', r'$\mathcal{L}_2$ (fake CE, kept samples)'),
               ('s1', r'$s_1$ or $\sigma_1$'), ('s2', r'$s_2$ or $\sigma_2$'),

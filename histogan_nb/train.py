@@ -40,7 +40,7 @@ def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
     with torch.no_grad(): fake, c, _ = fake_batch(gan, n)           # I_syn = G(c, z)
     real, fake = diff_augment(real, t.diffaug), diff_augment(fake.float(), t.diffaug)   # T(I)
     x_hat = penalty_images(real, fake, sw.ns, sw.penalty)           # eps I_real + (1 - eps) I_syn
-    src, logits, src_hat = d_scores(gan, real, fake, x_hat, sw)     # f^1, f^2 of both; f^1(x_hat)
+    src, logits, src_hat = d_scores(gan, real, fake, x_hat, sw, labels, c)   # f^1, f^2; f^1(x_hat)
     l2, kept = synthetic_class_loss(logits[n:], c, t)               # L_2: the synthetic SA keeps
     l_critic = sw.critic_loss(src[:n], src[n:])                     # -(E f^1(real) - E f^1(syn))
     gp = (sw.penalty_at(src_hat, x_hat, t.lambda_gp) * t.gp_every if sw.penalty   # eq. 2's penalty
@@ -79,22 +79,24 @@ def d_switches(gan: GAN) -> DSwitches:
                      ns_critic_loss if ns else critic_loss, r1_penalty_at if ns else penalty_at,
                      l2_factor(t, gan.step))
 
-def d_scores(gan: GAN, real: torch.Tensor, fake: torch.Tensor, x_hat: torch.Tensor, sw: DSwitches):
+def d_scores(gan: GAN, real: torch.Tensor, fake: torch.Tensor, x_hat: torch.Tensor, sw: DSwitches,
+             labels: torch.Tensor, c: torch.Tensor): # the real images' labels, G's
     "f^1, f^2 of [I_real, I_syn] from one pass of D; f^1(x_hat) from that pass or one of its own."
     n, one_pass = len(real), [real, fake] + [x_hat] * (not sw.apart)
+    y = torch.cat([labels, c] + [labels] * (not sw.apart))   # x_hat takes I_real's labels
     with double_backward_attention() if sw.penalty and not sw.apart else contextlib.nullcontext():
-        with gan.autocast(): out = gan.D(torch.cat(one_pass))
+        with gan.autocast(): out = gan.D(torch.cat(one_pass), y)
         src, logits = out.source.float(), out.logits.float()
-    src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else src[2*n:]
+    src_hat = penalty_pass_scores(gan, x_hat, labels) if sw.apart else src[2*n:]
     return src[:2*n], logits[:2*n], src_hat
 
 # %% ../nbs/11_train.ipynb #2fea79e4
-def penalty_pass_scores(gan: GAN, x_hat: torch.Tensor) -> torch.Tensor:
+def penalty_pass_scores(gan: GAN, x_hat: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     "f^1(x_hat) from D's own pass (`runtime.penalty_apart`): the double backward covers N, not 3N."
     # DDP's wrapper sees one forward: this pass goes round it
     # a view, not the leaf: FlopCounterMode's module hooks refuse a leaf input under autograd.grad
     with double_backward_attention(), gan.autocast():
-        return gan.D_bare(x_hat.view_as(x_hat)).source.float()
+        return gan.D_bare(x_hat.view_as(x_hat), labels).source.float()
 
 # %% ../nbs/11_train.ipynb #53c4f9da
 def d_step_alone(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -123,7 +125,7 @@ def g_step(gan: GAN, n: int) -> dict:
     D, t = gan.D_bare, gan.preset.train; D.requires_grad_(False)
     fake, c, z = fake_batch(gan, n, paired=t.ms_weight > 0)
     # the same T as D's step, differentiable
-    with gan.autocast(): out = D(diff_augment(fake, gan.preset.train.diffaug))
+    with gan.autocast(): out = D(diff_augment(fake, gan.preset.train.diffaug), c)   # c: projection D's
     adv_loss = ns_generator_loss if t.source_loss == 'ns-r1' else generator_loss
     l_adv = adv_loss(out.source.float())
     l2_g = class_loss(out.logits.float(), c)

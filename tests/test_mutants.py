@@ -39,10 +39,10 @@ MUTANTS = {
     # 5. the penalty on the class logits instead of the source head
     'gp_on_logits_in_losses': ('07_losses.ipynb', "return out.source if hasattr(out, 'source') else out",
                                "return out.logits[:, 0] if hasattr(out, 'logits') else out"),
-    'gp_on_logits_in_d_step': ('11_train.ipynb', "src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else src[2*n:]",
-                               "src_hat = penalty_pass_scores(gan, x_hat) if sw.apart else logits[2*n:, 0]"),
-    'gp_on_logits_apart': ('11_train.ipynb', "return gan.D_bare(x_hat.view_as(x_hat)).source.float()",
-                           "return gan.D_bare(x_hat.view_as(x_hat)).logits[:, 0].float()"),
+    'gp_on_logits_in_d_step': ('11_train.ipynb', "src_hat = penalty_pass_scores(gan, x_hat, labels) if sw.apart else src[2*n:]",
+                               "src_hat = penalty_pass_scores(gan, x_hat, labels) if sw.apart else logits[2*n:, 0]"),
+    'gp_on_logits_apart': ('11_train.ipynb', "return gan.D_bare(x_hat.view_as(x_hat), labels).source.float()",
+                           "return gan.D_bare(x_hat.view_as(x_hat), labels).logits[:, 0].float()"),
     # 6. >= instead of > in the selective mask
     'mask_not_strict': ('08_selective_augmentation.ipynb', "return p > confidence", "return p >= confidence"),
     # 7. a clamped instead of a truncated normal
@@ -121,6 +121,13 @@ MUTANTS = {
     # a resume refused when the same patches were moved to another folder
     'resume_refuses_moved_data': ('11a_run.ipynb', "if changed == ['path']: changed = []",
                                   "if False: changed = []"),
+    # the projection D's label: left out of G's step, x_hat scored with G's labels, or e_c on the class token
+    'projection_g_unlabelled': ('11_train.ipynb', "D(diff_augment(fake, gan.preset.train.diffaug), c)",
+                                "D(diff_augment(fake, gan.preset.train.diffaug))"),
+    'projection_x_hat_fake_labels': ('11_train.ipynb', "y = torch.cat([labels, c] + [labels] * (not sw.apart))",
+                                     "y = torch.cat([labels, c] + [c] * (not sw.apart))"),
+    'projection_on_class_token': ('05_discriminator.ipynb', "(self.class_embed(labels) * h[:, 1]).sum(-1)",
+                                  "(self.class_embed(labels) * h[:, 0]).sum(-1)"),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook
 # fails anyway (or because the harness is broken)

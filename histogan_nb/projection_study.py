@@ -14,7 +14,8 @@ __all__ = ['RESIZED_BASE', 'PROJECTION_FIXES', 'THIRD_SEEDS', 'head_table']
 RESIZED_BASE = {**GENERATOR_BASE, 'data.crop': 'resize'}   # the `cpu` preset as `make repro` runs it
 PROJECTION_FIXES = {'projection': {'model.d_projection': True},       # f1 reads the label (05_discriminator)
                     'projection-g-cls-0.3': {'model.d_projection': True, 'train.g_cls_weight': 0.3},
-                    'all-train': {'data.train_count': None}}          # 19,171 training patches, not 8,192
+                    'all-train': {'data.train_count': None},          # 19,171 training patches, not 8,192
+                    'projection-mbstd-4': {'model.d_projection': True, 'model.d_mbstd': 4}}   # a follow-up
 THIRD_SEEDS = ('control', 'projection')                              # seed 2 as well
 
 # %% ../nbs/17h_projection_study.ipynb #82354f97

@@ -21,14 +21,14 @@ from .selective import sample_latent, selective_mask
 from .generator import seeded_noise
 from .metrics import classification_metrics, better, test_metrics_at_threshold
 from .runtime import Clock, StageTimer, predict_batches
-from .data import RealBatches
+from .data import RealBatches, random_dihedral
 from .run import fit, load_models, best_checkpoint, train_loop, Callback
 
 # %% auto #0
-__all__ = ['CLASSIFIERS', 'ChannelAttention', 'SpatialAttention', 'CBAM', 'resnet50_cbam', 'make_classifier', 'random_dihedral',
-           'make_optimizer', 'predict_proba', 'BestCheckpoint', 'ClassifierRun', 'classifier_step', 'Validate',
-           'train_classifier', 'to_uint8_nhwc', 'sample_class', 'write_synthetic_set', 'run_baseline',
-           'train_generator', 'two_stage_route', 'run_two_stage', 'unified_cost', 'route_costs', 'costs_markdown']
+__all__ = ['CLASSIFIERS', 'ChannelAttention', 'SpatialAttention', 'CBAM', 'resnet50_cbam', 'make_classifier', 'make_optimizer',
+           'predict_proba', 'BestCheckpoint', 'ClassifierRun', 'classifier_step', 'Validate', 'train_classifier',
+           'to_uint8_nhwc', 'sample_class', 'write_synthetic_set', 'run_baseline', 'train_generator', 'two_stage_route',
+           'run_two_stage', 'unified_cost', 'route_costs', 'costs_markdown']
 
 # %% ../nbs/12_baselines.ipynb #e57aea40
 class ChannelAttention(nn.Module):
@@ -102,20 +102,6 @@ def make_classifier(arch: str, # 'resnet34', 'resnet50_cbam' or 'densenet169'
     model.arch, model.image_size, model.stem = arch, image_size, stem
     return model
 
-# %% ../nbs/12_baselines.ipynb #1e2c3b84
-def random_dihedral(x: torch.Tensor, # images (N, C, H, W), square
-                    generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    "Apply one of the 8 dihedral transforms (flip, then 0-3 quarter turns), drawn per image."
-    n = len(x)
-    flip = torch.randint(0, 2, (n,), generator=generator).bool().to(x.device)
-    turns = torch.randint(0, 4, (n,), generator=generator).to(x.device)
-    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-    out = x.clone()
-    for k in (1, 2, 3):
-        sel = turns == k
-        if sel.any(): out[sel] = torch.rot90(x[sel], k, (-2, -1))
-    return out
-
 # %% ../nbs/12_baselines.ipynb #c491e509
 def make_optimizer(model: nn.Module, cfg: ClassifierConfig) -> torch.optim.Optimizer:
     "Adam or SGD (momentum 0.9) with `cfg.lr` and `cfg.weight_decay`."
@@ -170,13 +156,10 @@ class ClassifierRun:
     def is_last(self) -> bool:
         return self.step >= self.steps or self.clock.budget_s(self.device) >= self.budget_s
 
-def classifier_step(run: ClassifierRun,
-                    draws: Optional[torch.Generator] = None, # random dihedral transforms; None: off
-                   ) -> dict:
-    "One cross-entropy step on the next batch (the loss above), dihedrally augmented with `draws`."
+def classifier_step(run: ClassifierRun) -> dict:
+    "One cross-entropy step on the next batch (the loss above; `RealBatches` augments, if asked)."
     xb, yb = next(run.batches)
     xb = to_model_range(xb.to(run.device, non_blocking=True))
-    if draws is not None: xb = random_dihedral(xb, draws)
     run.model.train()
     loss = F.cross_entropy(run.model(xb), yb.to(run.device))
     run.opt.zero_grad(set_to_none=True); loss.backward(); run.opt.step()
@@ -224,13 +207,12 @@ def train_classifier(model: nn.Module, # from `make_classifier`
     budget = 60*cfg.max_minutes if cfg.max_minutes is not None else math.inf
     steps = cfg.max_steps or (10**9 if budget < math.inf else max(1, math.ceil(cfg.epochs * per_epoch)))
     model.to(device)
-    run = ClassifierRun(model, make_optimizer(model, cfg), RealBatches(x, y, bs, seed=seed), device,
-                        steps, budget)
-    draws = torch.Generator().manual_seed(seed + 1) if augment else None
+    batches = RealBatches(x, y, bs, seed=seed, augment=augment)
+    run = ClassifierRun(model, make_optimizer(model, cfg), batches, device, steps, budget)
     bar = tqdm(total=None if budget < math.inf else steps, disable=not progress,
                desc=getattr(model, 'arch', 'classifier'), leave=False)
     val = Validate(valid, cfg.eval_every or per_epoch, per_epoch, bar)
-    train_loop(run, lambda: classifier_step(run, draws), [val])
+    train_loop(run, lambda: classifier_step(run), [val])
     return val.best.state, val.history
 
 # %% ../nbs/12_baselines.ipynb #9ff9f605

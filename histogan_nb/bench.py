@@ -29,7 +29,7 @@ def random_batches(p: Preset, n: int = 512, seed: int = 0) -> RealBatches:
     g, S = torch.Generator().manual_seed(seed), p.model.image_size
     x = torch.randint(0, 256, (max(n, p.train.batch_size), 3, S, S), generator=g, dtype=torch.uint8)
     y = torch.randint(0, p.model.num_classes, (len(x),), generator=g)
-    return RealBatches(x, y, p.train.batch_size, seed=seed)
+    return RealBatches(x, y, p.train.batch_size, seed=seed, augment=p.data.augment)
 
 def timed(fn, device, reps: int = 1) -> float:
     "Seconds per call of `fn`, after the device has caught up."

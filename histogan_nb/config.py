@@ -39,7 +39,7 @@ class DataConfig:
     valid_count: Optional[float] = None  # same for the validation split (model selection)
     test_count: Optional[float] = None   # same for the test split
     seed: int = 0                        # seed of the subsetting
-    augment: bool = False                # dihedral flips/rotations for classifiers (off: the paper is silent)
+    augment: bool = False                # dihedral flips/turns of every real batch, D's and the CNNs' (01_data)
     def resolved_path(self) -> str: return self.path or default_data_path()
 
 # %% ../nbs/00_config.ipynb #e534e77a
@@ -106,6 +106,8 @@ class TrainConfig:
     source_loss: str = 'wgan-gp'          # 'wgan-gp' (paper) or 'ns-r1' (non-saturating + R1 at real images, gamma = lambda_gp)
     ms_weight: float = 0.0                # mode-seeking loss in G's update (MSGAN; 0 = off, as the paper); see 07_losses
     g_cls_weight: float = 1.0             # factor on L_2 in G's update (1 = the paper; D's L_2 keeps its weight); see 11_train
+    lr_decay: float = 0.0                 # final fraction of the planned G steps over which G's and D's rates fall linearly to 0 (0 = constant, as the paper)
+    spectral_weight: float = 0.0          # factor of the power-spectrum term in G's loss (0 = off, as the paper); see 07_losses
 
 # %% ../nbs/00_config.ipynb #c081a755
 @dataclass
@@ -247,7 +249,9 @@ CONFIG_RULES = {   # section: {field: (test, what a valid value is)}
                   synthetic_cls=(lambda v: isinstance(v, bool), 'True or False'), l2_ramp=_int(0),
                   cls_ema=_opt(UNIT), lr_cls=_opt(POSITIVE), clip_d=_opt(POSITIVE),
                   source_loss=_one_of('wgan-gp', 'ns-r1'), ms_weight=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
-                  g_cls_weight=(lambda v: _pos(v) or v == 0, 'a number >= 0')),
+                  g_cls_weight=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
+                  lr_decay=(lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, 'a number in [0, 1]'),
+                  spectral_weight=(lambda v: _pos(v) or v == 0, 'a number >= 0')),
     'clf': dict(epochs=POSITIVE, max_steps=_opt(_int(0)), max_minutes=_opt(POSITIVE), batch_size=_int(1),
                 optimizer=_one_of('adam', 'sgd'), lr=POSITIVE, weight_decay=(lambda v: _pos(v) or v == 0, 'a number >= 0'),
                 eval_every=_int(0), stem=_one_of('imagenet', 'small')),

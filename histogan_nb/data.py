@@ -24,7 +24,8 @@ __all__ = ['SPLITS', 'IMAGE_EXTS', 'CROPS', 'PCAM_URL', 'PCAM_MD5', 'canonical_s
            'decode_image', 'build_cache', 'PatchFolder', 'subset_size', 'stratified_indices', 'check_size', 'fit_size',
            'to_model_range', 'from_model_range', 'as_model_range', 'PatchSet', 'open_dataset', 'load_split',
            'load_splits', 'load_tensors', 'md5sum', 'fetch', 'gunzip', 'download_pcam', 'toy_data', 'check_labels',
-           'data_identity', 'RealBatches', 'image_grid', 'example_grid', 'data_report', 'format_report', 'report_main']
+           'data_identity', 'dihedral_draws', 'apply_dihedral', 'random_dihedral', 'RealBatches', 'image_grid',
+           'example_grid', 'data_report', 'format_report', 'report_main']
 
 # %% ../nbs/01_data.ipynb #8f166cda
 SPLITS = ('train', 'valid', 'test')
@@ -503,12 +504,37 @@ def data_identity(p: Preset, data: dict) -> dict:
     return ident
 
 
+# %% ../nbs/01_data.ipynb #f5011820
+def dihedral_draws(n: int, generator: Optional[torch.Generator] = None) -> tuple:
+    "(mirror?, quarter turns) for `n` images: one of the square's 8 symmetries each."
+    return (torch.randint(0, 2, (n,), generator=generator).bool(),
+            torch.randint(0, 4, (n,), generator=generator))
+
+def apply_dihedral(x: torch.Tensor, # images (N, C, H, W), square
+                   mirror: torch.Tensor, # (N,) bool: flip left-right first
+                   turns: torch.Tensor, # (N,) quarter turns, 0-3, after the mirror
+                  ) -> torch.Tensor:
+    "Each image mirrored when `mirror`, then turned by `turns` quarter turns."
+    mirror, turns = mirror.to(x.device), turns.to(x.device)
+    x = torch.where(mirror[:, None, None, None], x.flip(-1), x)
+    out = x.clone()
+    for k in (1, 2, 3):
+        sel = turns == k
+        if sel.any(): out[sel] = torch.rot90(x[sel], k, (-2, -1))
+    return out
+
+def random_dihedral(x: torch.Tensor, # images (N, C, H, W), square
+                    generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    "Apply one of the 8 dihedral transforms (flip, then 0-3 quarter turns), drawn per image."
+    return apply_dihedral(x, *dihedral_draws(len(x), generator))
+
 # %% ../nbs/01_data.ipynb #4bebfa88
 class RealBatches:
     "Endless shuffled global batches (uint8 images, labels); rank `r` of `world` gets its slice."
     def __init__(self, images, labels, batch_size: int, seed: int = 0,
                  rank: int = 0, world: int = 1,
-                 pin: bool = False): # page-locked batches: the copy to a GPU can overlap compute
+                 pin: bool = False, # page-locked batches: the copy to a GPU can overlap compute
+                 augment: bool = False): # each image through a random dihedral transform
         if batch_size % world:
             raise ValueError(f"batch_size {batch_size} must be divisible by the {world} processes")
         if len(images) < batch_size:
@@ -516,6 +542,8 @@ class RealBatches:
         self.images, self.labels, self.bs = images, labels, batch_size
         self.rank, self.world, self.pin = rank, world, pin
         self.gen = torch.Generator().manual_seed(seed)
+        # its own stream (seed + 1): the batch order is the same with augment on or off
+        self.aug = torch.Generator().manual_seed(seed + 1) if augment else None
         self.epoch, self.pos, self.perm = 0, 0, torch.randperm(len(images), generator=self.gen)
 
     def __next__(self):
@@ -526,13 +554,19 @@ class RealBatches:
         local = self.bs // self.world
         idx = idx[self.rank*local:(self.rank + 1)*local]
         x, y = self.images[idx], self.labels[idx]
+        if self.aug is not None:                    # the global batch's draws, this rank's part
+            mirror, turns = dihedral_draws(self.bs, self.aug)
+            part = slice(self.rank*local, (self.rank + 1)*local)
+            x = apply_dihedral(x, mirror[part], turns[part])
         return (x.pin_memory(), y.pin_memory()) if self.pin else (x, y)
 
     def state_dict(self):
-        return dict(epoch=self.epoch, pos=self.pos, perm=self.perm, gen=self.gen.get_state())
+        s = dict(epoch=self.epoch, pos=self.pos, perm=self.perm, gen=self.gen.get_state())
+        return s | ({} if self.aug is None else dict(aug=self.aug.get_state()))
     def load_state_dict(self, s):
         self.epoch, self.pos, self.perm = s['epoch'], s['pos'], s['perm']
         self.gen.set_state(s['gen'])
+        if self.aug is not None and 'aug' in s: self.aug.set_state(s['aug'])
 
 # %% ../nbs/01_data.ipynb #1c4b2c74
 def _mean_rgb(ds: Dataset, labels: np.ndarray, classes: list, block: int = 1024) -> dict:

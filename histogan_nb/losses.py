@@ -13,8 +13,9 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['WEIGHTINGS', 'critic_loss', 'generator_loss', 'interpolate', 'penalty_at', 'gradient_penalty', 'penalty_images',
-           'ns_critic_loss', 'ns_generator_loss', 'r1_penalty_at', 'mode_seeking_loss', 'class_loss', 'check_weighting',
-           'check_losses', 'MultiLossWeighting', 'eq5_terms', 'mlw_approximation_errors', 'plot_mlw_approximation']
+           'ns_critic_loss', 'ns_generator_loss', 'r1_penalty_at', 'mode_seeking_loss', 'radial_power', 'spectral_loss',
+           'class_loss', 'check_weighting', 'check_losses', 'MultiLossWeighting', 'eq5_terms',
+           'mlw_approximation_errors', 'plot_mlw_approximation']
 
 # %% ../nbs/07_losses.ipynb #d87895f0
 def critic_loss(src_real: torch.Tensor, # f1(D(real)), shape (N,)
@@ -106,6 +107,28 @@ def mode_seeking_loss(fake: torch.Tensor, # G's batch (N, ...): image i paired w
     if len(fake) % 2: raise ValueError(f"mode seeking pairs the halves of G's batch: {len(fake)} images is odd")
     h = len(fake) // 2
     return 1 / ((fake[:h] - fake[h:]).abs().mean() / (z[:h] - z[h:]).abs().mean() + eps)
+
+# %% ../nbs/07_losses.ipynb #641bb9e7
+def radial_power(images: torch.Tensor, # (N, C, H, W) floats
+                ) -> torch.Tensor:
+    "Mean power of the images' channel mean on rings of equal frequency, in cycles per patch (0 .. min(H, W)//2)."
+    x = images.float().mean(1)
+    x = x - x.mean((1, 2), keepdim=True)
+    h, w = x.shape[-2:]
+    f = torch.fft.fft2(x)
+    p = ((f.real**2 + f.imag**2)/(h*w)).mean(0)      # |F|^2 without abs: finite gradient at 0
+    k = torch.sqrt((torch.fft.fftfreq(h)*h)[:, None]**2 + (torch.fft.fftfreq(w)*w)[None, :]**2)
+    ring = torch.floor(k + .5).long().flatten().to(p.device)
+    n = min(h, w)//2 + 1
+    sums = p.new_zeros(int(ring.max()) + 1).index_add(0, ring, p.flatten())
+    return sums[:n] / torch.bincount(ring)[:n].to(p)
+
+def spectral_loss(fake: torch.Tensor, # G's batch (N, C, H, W)
+                  real_power: torch.Tensor, # `radial_power` of real patches, the reference
+                  eps: float = 1e-8) -> torch.Tensor:
+    r"$rac1R\sum_{r\ge1}(\log P_{syn}(r) - \log P_{real}(r))^2$: rings 1..R, the mean (ring 0) left out."
+    p = radial_power(fake)
+    return ((p[1:] + eps).log() - (real_power[1:].to(p) + eps).log()).pow(2).mean()
 
 # %% ../nbs/07_losses.ipynb #fcec01c3
 def class_loss(logits: torch.Tensor, # f2(D(I)), shape (N, K)

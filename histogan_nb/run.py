@@ -18,7 +18,8 @@ from .files import write_atomic, clean_stale_temps, atomic_path, append_text
 from .data import load_splits, check_labels, data_identity
 from .models import build_models
 from .runtime import setup_process, unwrap, Clock
-from .data import RealBatches
+from .data import RealBatches, to_model_range
+from .losses import radial_power
 from .metrics import classification_metrics, better, make_fid_evaluator
 from .train import GAN, make_gan, train_step, predict, generate
 
@@ -335,12 +336,14 @@ def start_run(p: Preset, out_dir, resume: bool = False, data: Optional[dict] = N
                                progress=True)
     check_labels(p, data); data_id = data_identity(p, data)
     batches = RealBatches(*data['train'], t.batch_size, seed=t.seed, rank=dd.rank, world=dd.world,
-                          pin=dd.device.type == 'cuda')
+                          pin=dd.device.type == 'cuda', augment=p.data.augment)
     seed_everything(t.seed)                  # identical initial weights on every rank
     gan = make_gan(p, dd)
+    gan.total_steps = total_steps(p, len(data['train'][0]))   # `train.lr_decay` decays toward it
+    if t.spectral_weight:                    # G's spectral term: the training patches' power, fixed
+        gan.real_power = radial_power(to_model_range(data['train'][0][:4096])).to(dd.device)
     torch.manual_seed(t.seed + 1 + dd.rank)  # then each rank draws its own z, c, eps
-    run = Run(p, out, gan, batches, data, data_id, total_steps(p, len(data['train'][0])),
-              cache_fid=own)
+    run = Run(p, out, gan, batches, data, data_id, gan.total_steps, cache_fid=own)
     if resume and run.ckpt_path.exists():
         ck = load_checkpoint(run.ckpt_path, map_location=dd.device, resumable=True)
         check_resume(ck, p, run.data_id, run.ckpt_path)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from .files import markdown_table
+from . import losses
 from .seam_study import more_seeds
 
 # %% auto #0
@@ -71,13 +72,7 @@ def fid_under(ev, # a `FIDEvaluator` with its floor set (`fid_reference`)
 def radial_power(images, # (N, C, H, W) floats
                 ) -> np.ndarray:
     "Mean power of the patches' luminance on rings of equal frequency, in cycles per patch (index 0 .. H//2)."
-    x = torch.as_tensor(images).float().mean(1)
-    x = x - x.mean((1, 2), keepdim=True)
-    h, w = x.shape[-2:]
-    p = (torch.fft.fft2(x).abs()**2/(h*w)).mean(0)
-    k = torch.sqrt((torch.fft.fftfreq(h)*h)[:, None]**2 + (torch.fft.fftfreq(w)*w)[None, :]**2)
-    ring = torch.floor(k + .5).long()
-    return np.array([float(p[ring == r].mean()) for r in range(min(h, w)//2 + 1)])
+    with torch.no_grad(): return losses.radial_power(torch.as_tensor(images)).double().numpy()   # 07_losses
 
 # %% ../nbs/17f_texture_study.ipynb #2e68f086
 def plot_spectra(curves: dict, # name -> `radial_power`; the first is the reference (real patches)

@@ -20,14 +20,14 @@ from .data import RealBatches
 from .vit import double_backward_attention
 from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting,
                                 penalty_images, penalty_at, ns_critic_loss, ns_generator_loss,
-                                r1_penalty_at, mode_seeking_loss)
+                                r1_penalty_at, mode_seeking_loss, spectral_loss)
 from .updates import update_d, ema_update, floor_log_weights
 from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
 
 # %% auto #0
 __all__ = ['SCORING_SEED', 'd_step', 'DSwitches', 'l2_factor', 'd_switches', 'd_scores', 'penalty_pass_scores', 'd_step_alone',
-           'fake_batch', 'g_step', 'train_step', 'GAN', 'make_gan', 'predict', 'generate']
+           'fake_batch', 'g_step', 'rate_factor', 'set_rates', 'train_step', 'GAN', 'make_gan', 'predict', 'generate']
 
 # %% ../nbs/11_train.ipynb #ee282521
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -131,15 +131,28 @@ def g_step(gan: GAN, n: int) -> dict:
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + t.g_cls_weight * gan.mlw.weighted(1, l2_g)   # g_cls_weight: 1 in the paper
     if t.ms_weight: loss = loss + t.ms_weight * mode_seeking_loss(fake.float(), z)   # 07_losses
+    if t.spectral_weight: loss = loss + t.spectral_weight * spectral_loss(fake.float(), gan.real_power)
     gan.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     gan.opt_g.step(); D.requires_grad_(True)
     return dict(g_loss=loss.detach(), g_adv=l_adv.detach(), l2_g=l2_g.detach())
 
+# %% ../nbs/11_train.ipynb #210c2657
+def rate_factor(t, step: int, total: Optional[int]) -> float:
+    "eta_t / eta_0 at G step `step` of `total` planned (`train.lr_decay`; 1 without it or an end)."
+    if not t.lr_decay or not total: return 1.0
+    return min(1.0, max(0.0, (total - step) / (t.lr_decay * total)))
+
+def set_rates(gan: GAN, factor: float):
+    "Every param group of G's and D's optimisers at `factor` times its initial rate."
+    for opt in (gan.opt_g, gan.opt_d):
+        for group in opt.param_groups: group['lr'] = group.setdefault('initial_lr', group['lr']) * factor
+
 # %% ../nbs/11_train.ipynb #2898bd2f
 def train_step(gan: GAN, batches: RealBatches) -> dict:
     "One iteration of Algorithm 1: `n_critic` D updates, then one G update."
     t = gan.preset.train
+    if t.lr_decay: set_rates(gan, rate_factor(t, gan.step, gan.total_steps))
     for _ in range(t.n_critic): logs = d_step(gan, *next(batches))
     if t.adversarial: logs.update(g_step(gan, t.batch_size // gan.dist.world))
     else: logs.update({k: torch.zeros(()) for k in ('g_loss', 'g_adv', 'l2_g')})  # control: no G
@@ -166,6 +179,8 @@ class GAN:
     # checkpoints reach the weights through these
     G_bare: Optional[nn.Module] = None
     D_bare: Optional[nn.Module] = None
+    total_steps: Optional[int] = None   # G steps planned (`train.lr_decay` needs the end); None: unknown
+    real_power: Optional[torch.Tensor] = None   # `radial_power` of real patches (`train.spectral_weight`)
     @property
     def device(self): return self.dist.device
     @property

@@ -78,7 +78,7 @@ MUTANTS = {
     'colour_per_patch': ('17f_texture_study.ipynb',
                          "m, s = x.mean((0, 2, 3), keepdim=True), x.std((0, 2, 3), keepdim=True)",
                          "m, s = x.mean((1, 2, 3), keepdim=True), x.std((1, 2, 3), keepdim=True)"),
-    'spectrum_cycles_per_pixel': ('17f_texture_study.ipynb',
+    'spectrum_cycles_per_pixel': ('07_losses.ipynb',
                                   "k = torch.sqrt((torch.fft.fftfreq(h)*h)[:, None]**2 + (torch.fft.fftfreq(w)*w)[None, :]**2)",
                                   "k = torch.sqrt(torch.fft.fftfreq(h)[:, None]**2 + torch.fft.fftfreq(w)[None, :]**2)"),
     # 9. nearest instead of bicubic in generator stage 1
@@ -128,6 +128,13 @@ MUTANTS = {
                                      "y = torch.cat([labels, c] + [c] * (not sw.apart))"),
     'projection_on_class_token': ('05_discriminator.ipynb', "(self.class_embed(labels) * h[:, 1]).sum(-1)",
                                   "(self.class_embed(labels) * h[:, 0]).sum(-1)"),
+    # dihedral augmentation: every rank takes the global batch's first draws
+    'dihedral_ranks_share_draws': ('01_data.ipynb', "x = apply_dihedral(x, mirror[part], turns[part])",
+                                   "x = apply_dihedral(x, mirror[:local], turns[:local])"),
+    # the rates' decay compounded step on step, or spread over the whole run
+    'rate_decay_compounds': ('11_train.ipynb', "group['lr'] = group.setdefault('initial_lr', group['lr']) * factor",
+                             "group['lr'] = group['lr'] * factor"),
+    'rate_decay_over_whole_run': ('11_train.ipynb', "(total - step) / (t.lr_decay * total)", "(total - step) / total"),
 }
 # every notebook above, unmutated, must pass in the harness: so a mutant cannot count as caught because its notebook
 # fails anyway (or because the harness is broken)

@@ -191,7 +191,8 @@ def _cpu():   # recipe: `17_recipe_study`; class head: `17a_class_head_study`'s 
                   TrainConfig(batch_size=32, n_critic=2, lr_g=2e-4, lr_d=2e-4,   # lr_g: 17c_collapse_study
                               gp_every=1, epochs=20.0, max_minutes=24.0,
                               ema=0.999, s_min=-1.0, eval_every=125, fid_images=128,
-                              source_loss='ns-r1', lambda_gp=0.1, cls_ema=0.998),   # the steady class head
+                              source_loss='ns-r1', lambda_gp=0.1, cls_ema=0.998,    # the steady class head
+                              spectral_weight=1.0),   # 17i_augment_study: G's spectral term
                   ClassifierConfig(epochs=2.0, batch_size=64),
                   runtime=RuntimeConfig(threads=1, ckpt_every=250, log_every=10, penalty_apart=True))
 

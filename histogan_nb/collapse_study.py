@@ -36,7 +36,8 @@ COLLAPSE_BASE = {'data.train_count': 8192, 'data.valid_count': 1024, 'train.max_
                  'train.max_minutes': 120.0,   # a cap the step budget reaches first
                  'runtime.threads': 1, 'train.fid_images': 0, 'train.eval_every': 125, 'runtime.ckpt_every': 125,
                  'train.lr_g': 1e-4,           # the `cpu` preset before this study (it took G's rate 2e-4 after it)
-                 'data.crop': 'center_crop'}   # and its crop before `17g_scale_study` (it took 'resize' after it)
+                 'data.crop': 'center_crop',   # and its crop before `17g_scale_study` (it took 'resize' after it)
+                 'train.spectral_weight': 0.0}   # and no spectral term before `17i_augment_study` (it took 1 after it)
 COLLAPSE_FIXES = {'control': {},
                   'lr-g-2e-4': {'train.lr_g': 2e-4},
                   'r1-gamma-1': {'train.lambda_gp': 1.0},

@@ -11,7 +11,7 @@ from .generator_study import GENERATOR_BASE
 __all__ = ['RESIZED_BASE', 'PROJECTION_FIXES', 'THIRD_SEEDS', 'head_table']
 
 # %% ../nbs/17h_projection_study.ipynb #49f1f85d
-RESIZED_BASE = {**GENERATOR_BASE, 'data.crop': 'resize'}   # the `cpu` preset as `make repro` runs it
+RESIZED_BASE = {**GENERATOR_BASE, 'data.crop': 'resize'}   # the `cpu` preset as `make repro` ran it before 17i
 PROJECTION_FIXES = {'projection': {'model.d_projection': True},       # f1 reads the label (05_discriminator)
                     'projection-g-cls-0.3': {'model.d_projection': True, 'train.g_cls_weight': 0.3},
                     'all-train': {'data.train_count': None},          # 19,171 training patches, not 8,192

@@ -26,7 +26,8 @@ __all__ = ['STUDY_BASE', 'HEADLINE_RUNS', 'HEADLINE_FILES', 'run_processes', 'tr
 # %% ../nbs/17_recipe_study.ipynb #95963522
 STUDY_BASE = {'train.max_steps': 10**6, 'runtime.threads': 1, 'train.fid_images': 0, 'train.eval_every': 100,
               'runtime.ckpt_every': 100, 'train.ema': 0.999,   # the budget is train.max_minutes; the EMA is scored apart
-              'data.crop': 'center_crop'}   # the `cpu` preset's crop before `17g_scale_study` (it took 'resize' after it)
+              'data.crop': 'center_crop',   # the `cpu` preset's crop before `17g_scale_study` (it took 'resize' after it)
+              'train.spectral_weight': 0.0}   # and no spectral term before `17i_augment_study` (it took 1 after it)
 
 def run_processes(jobs: dict, # name -> (command, log file): one process each
                   parallel: int = 2):

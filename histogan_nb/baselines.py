@@ -21,7 +21,7 @@ from .selective import sample_latent, selective_mask
 from .generator import seeded_noise
 from .metrics import classification_metrics, better, test_metrics_at_threshold
 from .runtime import Clock, StageTimer, predict_batches
-from .data import RealBatches, random_dihedral
+from .data import RealBatches
 from .run import fit, load_models, best_checkpoint, train_loop, Callback
 
 # %% auto #0

@@ -16,7 +16,7 @@ from .config import Preset, preset, get_device, apply_overrides
 from .files import write_atomic
 from .runtime import Dist, set_threads, unwrap, autocast, sync, Clock
 from .data import RealBatches
-from .train import make_gan, train_step, d_step, g_step
+from .train import make_gan, train_step, d_step, g_step, set_real_power
 
 # %% auto #0
 __all__ = ['BF16_PEAK', 'STEP_TIMER', 'random_batches', 'timed', 'device_peak', 'step_flops', 'peak_memory_mb', 'bench_train',
@@ -75,6 +75,7 @@ def _bench_train(p, steps, dev, warmup, compile_backend):
     torch.manual_seed(t.seed)
     gan = make_gan(p, Dist(device=dev), compile_backend)
     batches = random_batches(p)
+    set_real_power(gan, batches.images)   # G's spectral term (when on) costs what it costs in a run
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
     for _ in range(warmup): train_step(gan, batches)
     d_ms, g_ms, tot, cpu = [], [], [], []
@@ -172,6 +173,8 @@ from histogan_nb.bench import random_batches
 name, steps = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(1); torch.manual_seed(0)
 p = preset(name); gan = make_gan(p, Dist(device=torch.device('cpu'))); b = random_batches(p)
+import histogan_nb.train as T   # set_real_power: G's spectral term; commits before it lack both
+getattr(T, 'set_real_power', lambda g, x: g)(gan, b.images)
 for _ in range(2): train_step(gan, b)
 t0 = time.process_time()
 for _ in range(steps): train_step(gan, b)
@@ -227,7 +230,7 @@ def short_run(p: Preset, steps: int = 3, fast: bool = True, compile_backend: str
     try:
         if fast: set_threads(p.runtime.threads)
         torch.manual_seed(0); gan = make_gan(p, compile_backend=compile_backend if fast else None)
-        torch.manual_seed(1); b = random_batches(p, 64)
+        torch.manual_seed(1); b = random_batches(p, 64); set_real_power(gan, b.images)
         with (contextlib.nullcontext() if fast else plain_patch_embed()):
             return [{k: float(v) for k, v in train_step(gan, b).items()} for _ in range(steps)]
     finally: torch.set_num_threads(threads0)

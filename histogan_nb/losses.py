@@ -126,7 +126,7 @@ def radial_power(images: torch.Tensor, # (N, C, H, W) floats
 def spectral_loss(fake: torch.Tensor, # G's batch (N, C, H, W)
                   real_power: torch.Tensor, # `radial_power` of real patches, the reference
                   eps: float = 1e-8) -> torch.Tensor:
-    r"$rac1R\sum_{r\ge1}(\log P_{syn}(r) - \log P_{real}(r))^2$: rings 1..R, the mean (ring 0) left out."
+    r"$\frac1R\sum_{r\ge1}(\log P_{syn}(r) - \log P_{real}(r))^2$: rings 1..R, the mean (ring 0) left out."
     p = radial_power(fake)
     return ((p[1:] + eps).log() - (real_power[1:].to(p) + eps).log()).pow(2).mean()
 

@@ -19,9 +19,8 @@ from .data import load_splits, check_labels, data_identity
 from .models import build_models
 from .runtime import setup_process, unwrap, Clock
 from .data import RealBatches, to_model_range
-from .losses import radial_power
 from .metrics import classification_metrics, better, make_fid_evaluator
-from .train import GAN, make_gan, train_step, predict, generate
+from .train import GAN, make_gan, train_step, predict, generate, set_real_power
 
 # %% auto #0
 __all__ = ['RESUME_MAY_CHANGE', 'LOSS_KEYS', 'RUN_FILES', 'evaluate', 'best_checkpoint', 'NonFiniteLossError',
@@ -340,8 +339,7 @@ def start_run(p: Preset, out_dir, resume: bool = False, data: Optional[dict] = N
     seed_everything(t.seed)                  # identical initial weights on every rank
     gan = make_gan(p, dd)
     gan.total_steps = total_steps(p, len(data['train'][0]))   # `train.lr_decay` decays toward it
-    if t.spectral_weight:                    # G's spectral term: the training patches' power, fixed
-        gan.real_power = radial_power(to_model_range(data['train'][0][:4096])).to(dd.device)
+    set_real_power(gan, data['train'][0])    # G's spectral term's reference (when it is on)
     torch.manual_seed(t.seed + 1 + dd.rank)  # then each rank draws its own z, c, eps
     run = Run(p, out, gan, batches, data, data_id, gan.total_steps, cache_fid=own)
     if resume and run.ckpt_path.exists():

@@ -20,14 +20,15 @@ from .data import RealBatches
 from .vit import double_backward_attention
 from .losses import (critic_loss, generator_loss, class_loss, MultiLossWeighting,
                                 penalty_images, penalty_at, ns_critic_loss, ns_generator_loss,
-                                r1_penalty_at, mode_seeking_loss, spectral_loss)
+                                r1_penalty_at, mode_seeking_loss, spectral_loss, radial_power)
 from .updates import update_d, ema_update, floor_log_weights
 from .selective import sample_latent, sample_conditioning, synthetic_class_loss
 from .diffaugment import diff_augment
 
 # %% auto #0
 __all__ = ['SCORING_SEED', 'd_step', 'DSwitches', 'l2_factor', 'd_switches', 'd_scores', 'penalty_pass_scores', 'd_step_alone',
-           'fake_batch', 'g_step', 'rate_factor', 'set_rates', 'train_step', 'GAN', 'make_gan', 'predict', 'generate']
+           'fake_batch', 'g_step', 'rate_factor', 'set_rates', 'train_step', 'GAN', 'make_gan', 'set_real_power',
+           'predict', 'generate']
 
 # %% ../nbs/11_train.ipynb #ee282521
 def d_step(gan: GAN, real_u8: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -131,7 +132,11 @@ def g_step(gan: GAN, n: int) -> dict:
     l2_g = class_loss(out.logits.float(), c)
     loss = l_adv + t.g_cls_weight * gan.mlw.weighted(1, l2_g)   # g_cls_weight: 1 in the paper
     if t.ms_weight: loss = loss + t.ms_weight * mode_seeking_loss(fake.float(), z)   # 07_losses
-    if t.spectral_weight: loss = loss + t.spectral_weight * spectral_loss(fake.float(), gan.real_power)
+    if t.spectral_weight:
+        if gan.real_power is None:
+            raise ValueError("train.spectral_weight needs the real patches' power: call "
+                             "set_real_power(gan, train_images) first (start_run does)")
+        loss = loss + t.spectral_weight * spectral_loss(fake.float(), gan.real_power)
     gan.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     gan.opt_g.step(); D.requires_grad_(True)
@@ -230,6 +235,14 @@ def _d_param_groups(D: nn.Module, mlw: nn.Module, t) -> list:
     ids = {id(q) for q in cls}
     return [dict(params=[q for q in D.parameters() if id(q) not in ids] + [*mlw.parameters()]),
             dict(params=cls, lr=t.lr_cls)]
+
+# %% ../nbs/11_train.ipynb #254f6a27
+def set_real_power(gan: GAN, images: torch.Tensor, # real uint8 patches (N, 3, S, S): the training split
+                   n: int = 4096) -> GAN:
+    "`gan.real_power` from the first `n` of `images` when `train.spectral_weight` is on; `gan`."
+    if gan.preset.train.spectral_weight:
+        gan.real_power = radial_power(to_model_range(images[:n])).to(gan.device)
+    return gan
 
 # %% ../nbs/11_train.ipynb #1ca541cc
 def predict(D: nn.Module, images: torch.Tensor, batch_size: int = 256,

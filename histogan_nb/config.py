@@ -107,7 +107,7 @@ class TrainConfig:
     ms_weight: float = 0.0                # mode-seeking loss in G's update (MSGAN; 0 = off, as the paper); see 07_losses
     g_cls_weight: float = 1.0             # factor on L_2 in G's update (1 = the paper; D's L_2 keeps its weight); see 11_train
     lr_decay: float = 0.0                 # final fraction of the planned G steps over which G's and D's rates fall linearly to 0 (0 = constant, as the paper)
-    spectral_weight: float = 0.0          # factor of the power-spectrum term in G's loss (0 = off, as the paper); see 07_losses
+    spectral_weight: float = 0.0          # factor of the power-spectrum term in G's loss (0 = off, as the paper; `cpu`: 1); see 07_losses
 
 # %% ../nbs/00_config.ipynb #c081a755
 @dataclass
